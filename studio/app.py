@@ -1,0 +1,51 @@
+"""Composition root: builds settings, store, runtime and services. Only entry points import this module."""
+
+from __future__ import annotations
+
+import logging
+
+from studio.core.settings import Settings
+from studio.runtime.gguf_info import GGUFInspector
+from studio.runtime.llama import LlamaCppProvider
+from studio.services import Services
+from studio.services.apps import AppService
+from studio.services.chat import ChatService, ConversationService
+from studio.services.models import ModelService
+from studio.services.settings import SettingsService
+from studio.services.tasks import TaskRunner
+from studio.store import Store
+
+log = logging.getLogger(__name__)
+
+
+def build(settings: Settings | None = None) -> Services:
+    """Open (and migrate) the home folder's database and wire the engines behind the services."""
+    settings = settings or Settings()
+    settings.ensure_dirs()
+    store = Store(settings.db_path)
+    repos = store.repos
+    interrupted = repos.messages.mark_running_interrupted()
+    if interrupted:
+        log.warning("marked %d unfinished answer(s) as interrupted", interrupted)
+    prefs = SettingsService(repos, settings)
+    threads = prefs.get("n_threads") or settings.n_threads
+    provider = LlamaCppProvider(n_ctx=prefs.get("n_ctx") or settings.n_ctx, n_threads=threads)
+    prefs.listeners.append(lambda key, value: _apply_preference(provider, settings, key, value))
+    apps = AppService(repos)
+    models = ModelService(repos, GGUFInspector(), provider)
+    return Services(
+        apps=apps,
+        chat=ChatService(repos, apps, models, provider),
+        conversations=ConversationService(repos),
+        models=models,
+        settings=prefs,
+        tasks=TaskRunner(),
+        _closers=(provider.unload_all, store.close),
+    )
+
+
+def _apply_preference(provider: LlamaCppProvider, settings: Settings, key: str, value) -> None:
+    if key == "n_ctx":
+        provider.configure(n_ctx=value)
+    elif key == "n_threads":
+        provider.configure(n_threads=value or settings.n_threads)

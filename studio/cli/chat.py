@@ -1,0 +1,73 @@
+"""`studio chat APP --query …`: one turn with a Chatbot, or one run of a Text generator, streamed to stdout."""
+
+from __future__ import annotations
+
+import sys
+
+from studio.cli.output import parse_pairs, print_json
+from studio.core.cancel import CancelToken
+from studio.core.entities import AppMode, MessageStatus
+from studio.core.events import MessageFinished, MessageStarted, TextChunk
+
+
+def register(sub) -> None:
+    p = sub.add_parser("chat", help="send a query to an app and stream the answer")
+    p.add_argument("app", metavar="APP", help="app id or name")
+    p.add_argument("--query", "-q", default="", help="the user's message (optional for text generators)")
+    p.add_argument("--conversation", metavar="ID", help="continue this conversation")
+    p.add_argument("--input", "-i", action="append", metavar="NAME=VALUE", help="an input form value (repeatable)")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON object with answer, conversation_id, message_id and usage")
+    p.set_defaults(handler=_chat)
+
+
+def _chat(services, args) -> int:
+    app = services.apps.resolve(args.app)
+    inputs = parse_pairs(args.input)
+    cancel = CancelToken()
+    if app.mode == AppMode.COMPLETION:
+        events = services.chat.complete(app.id, inputs, query=args.query, cancel=cancel)
+    else:
+        events = services.chat.send(app.id, args.query, inputs=inputs, conversation_id=args.conversation,
+                                    cancel=cancel)
+    finished = None
+    try:
+        for event in events:
+            if isinstance(event, TextChunk) and not args.json:
+                sys.stdout.write(event.text)
+                sys.stdout.flush()
+            elif isinstance(event, MessageFinished):
+                finished = event
+            elif isinstance(event, MessageStarted) and not args.json:
+                print(f"conversation {event.conversation_id}", file=sys.stderr)
+    except KeyboardInterrupt:
+        cancel.cancel()
+        for event in events:  # drain: the answer so far is stored as stopped
+            if isinstance(event, MessageFinished):
+                finished = event
+        print("\nstopped", file=sys.stderr)
+        return 130
+    msg = finished.message
+    if args.json:
+        print_json({
+            "answer": msg.answer,
+            "conversation_id": msg.conversation_id,
+            "message_id": msg.id,
+            "status": msg.status.value,
+            "model": msg.model_id,
+            "usage": {
+                "prompt_tokens": msg.message_tokens,
+                "completion_tokens": msg.answer_tokens,
+                "total_tokens": msg.message_tokens + msg.answer_tokens,
+                "latency": round(msg.latency_ms / 1000, 3),
+                "time_to_first_token": round(msg.first_token_ms / 1000, 3),
+                "tokens_per_second": round(finished.tokens_per_second, 1),
+            },
+            **({"error": msg.error} if msg.error else {}),
+        })
+    else:
+        sys.stdout.write("\n")
+    if msg.status == MessageStatus.ERROR:
+        print(f"error: {msg.error}", file=sys.stderr)
+        return 1
+    return 0

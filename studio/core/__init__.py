@@ -1,0 +1,1 @@
+"""Pure domain layer: entities, errors, cancel tokens and the ports the engines meet through."""

@@ -1,0 +1,135 @@
+"""Domain entities shared by every layer: apps, conversations, messages and models."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class AppMode(str, Enum):
+    CHAT = "chat"
+    COMPLETION = "completion"
+    AGENT_CHAT = "agent-chat"
+    ADVANCED_CHAT = "advanced-chat"
+    WORKFLOW = "workflow"
+
+
+MODE_LABELS = {
+    AppMode.CHAT: "Chatbot",
+    AppMode.COMPLETION: "Text generator",
+    AppMode.AGENT_CHAT: "Agent",
+    AppMode.ADVANCED_CHAT: "Chatflow",
+    AppMode.WORKFLOW: "Workflow",
+}
+
+
+class MessageStatus(str, Enum):
+    RUNNING = "running"
+    NORMAL = "normal"
+    STOPPED = "stopped"
+    INTERRUPTED = "interrupted"
+    ERROR = "error"
+
+
+class App(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    name: str
+    mode: AppMode
+    icon: str = "🤖"
+    icon_background: str = "#FFEAD5"
+    description: str = ""
+    config: dict[str, Any] = Field(default_factory=dict)  # Dify's `model_config`, unknown keys kept
+    created_at: datetime
+    updated_at: datetime
+
+
+class Conversation(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    app_id: str
+    name: str
+    inputs: dict[str, Any] = Field(default_factory=dict)
+    user: str = ""
+    created_at: datetime
+    updated_at: datetime
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    conversation_id: str
+    app_id: str
+    query: str
+    answer: str
+    inputs: dict[str, Any] = Field(default_factory=dict)
+    status: MessageStatus
+    error: str = ""
+    message_tokens: int = 0
+    answer_tokens: int = 0
+    latency_ms: float = 0.0
+    first_token_ms: float = 0.0
+    model_id: str = ""
+    created_at: datetime
+
+
+class ModelKind(str, Enum):
+    CHAT = "chat"
+    EMBEDDING = "embedding"
+
+
+class ModelInfo(BaseModel):
+    """A model Studio knows: its file and what its GGUF header says."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    name: str
+    path: str
+    kind: ModelKind = ModelKind.CHAT
+    source: str = "user"  # "bundled" (from a Python package) or "user" (added from disk)
+    architecture: str = ""
+    parameters: int = 0
+    quantization: str = ""
+    context_length: int = 0
+    chat_template: str = ""
+    size_bytes: int = 0
+    error: str = ""  # set when the file is missing or unreadable
+
+
+class ChatTurn(BaseModel):
+    """One message of a prompt sent to a model."""
+
+    model_config = ConfigDict(frozen=True)
+
+    role: str  # system | user | assistant
+    content: str
+
+
+class GenerationParams(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    temperature: float = 0.7
+    top_p: float = 1.0
+    max_tokens: int = 512
+    stop: tuple[str, ...] = ()
+    seed: int | None = None
+
+
+class GenerationChunk(BaseModel):
+    """A piece of streamed text; the last chunk of a generation carries the totals."""
+
+    model_config = ConfigDict(frozen=True)
+
+    text: str = ""
+    done: bool = False
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    finish_reason: str = ""  # stop | length | cancelled
+    dropped_turns: int = 0  # history turns left out to fit the context window

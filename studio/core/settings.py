@@ -1,0 +1,37 @@
+"""The one typed settings object; the only place that reads the process environment."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Start-up settings from `STUDIO_*` environment variables; user preferences live in the database."""
+
+    model_config = SettingsConfigDict(env_prefix="STUDIO_", extra="ignore")
+
+    home: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir("studio", "studio")))
+    n_ctx: int = 4096  # context window for local chat models (capped by the model's own)
+    n_threads: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1))
+    log_level: str = "INFO"
+
+    @property
+    def db_path(self) -> Path:
+        return self.home / "studio.db"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.home / "models"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.home / "logs"
+
+    def ensure_dirs(self) -> None:
+        for d in (self.home, self.models_dir, self.logs_dir, self.home / "files"):
+            d.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,242 @@
+"""Local chat models through llama.cpp: lazy loading, one executor per model, streaming with cancel."""
+
+from __future__ import annotations
+
+import codecs
+import logging
+import queue
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from studio.core.cancel import CancelToken
+from studio.core.entities import ChatTurn, GenerationChunk, GenerationParams, ModelInfo
+from studio.core.errors import ModelError, PromptTooLongError
+
+log = logging.getLogger(__name__)
+
+# Used only when a GGUF carries no chat template of its own.
+CHATML = (
+    "{% for m in messages %}{{ '<|im_start|>' + m['role'] + '\n' + m['content'] + '<|im_end|>\n' }}{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
+)
+PREFILL_BATCH = 128  # prompt tokens evaluated between cancel checks
+_DONE = object()
+
+
+@dataclass
+class _Loaded:
+    llm: object
+    executor: ThreadPoolExecutor
+    formatter: object
+    eos_text: str
+    n_ctx: int
+
+
+class _Stop:
+    """Finds stop strings in streamed text, holding back only what could still become one."""
+
+    def __init__(self, stops: Sequence[str]) -> None:
+        self.stops = [s for s in stops if s]
+        self.pending = ""
+
+    def feed(self, text: str) -> tuple[str, bool]:
+        self.pending += text
+        for s in self.stops:
+            at = self.pending.find(s)
+            if at >= 0:
+                out, self.pending = self.pending[:at], ""
+                return out, True
+        hold = 0
+        for s in self.stops:
+            for k in range(min(len(s) - 1, len(self.pending)), 0, -1):
+                if self.pending.endswith(s[:k]):
+                    hold = max(hold, k)
+                    break
+        cut = len(self.pending) - hold
+        out, self.pending = self.pending[:cut], self.pending[cut:]
+        return out, False
+
+
+class LlamaCppProvider:
+    """Implements core.ports.ChatModelProvider for GGUF files."""
+
+    def __init__(self, *, n_ctx: int = 4096, n_threads: int = 2, max_loaded: int = 2) -> None:
+        self.n_ctx = n_ctx
+        self.n_threads = n_threads
+        self.max_loaded = max_loaded
+        self._loaded: OrderedDict[str, _Loaded] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def configure(self, *, n_ctx: int | None = None, n_threads: int | None = None) -> None:
+        """Apply new load settings; loaded models are unloaded so the next use picks them up."""
+        if n_ctx:
+            self.n_ctx = n_ctx
+        if n_threads:
+            self.n_threads = n_threads
+        self.unload_all()
+
+    # -- loading -------------------------------------------------------------------------------
+    def load(self, model: ModelInfo) -> None:
+        """Load a model now (normally it loads on first use); raises ModelError with the reason."""
+        self._get(model)
+
+    def _get(self, model: ModelInfo) -> _Loaded:
+        with self._lock:
+            loaded = self._loaded.get(model.path)
+            if loaded is not None:
+                self._loaded.move_to_end(model.path)
+                return loaded
+            while len(self._loaded) >= self.max_loaded:
+                _, old = self._loaded.popitem(last=False)
+                self._close(old)
+            loaded = self._open(model)
+            self._loaded[model.path] = loaded
+            return loaded
+
+    def _open(self, model: ModelInfo) -> _Loaded:
+        from llama_cpp import Llama
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        n_ctx = min(self.n_ctx, model.context_length) if model.context_length else self.n_ctx
+        log.info("loading %s (n_ctx=%d)", model.path, n_ctx)
+        try:
+            llm = Llama(model_path=model.path, n_ctx=n_ctx, n_threads=self.n_threads,
+                        n_threads_batch=self.n_threads, n_batch=512, verbose=False)
+        except (ValueError, RuntimeError, OSError) as exc:
+            raise ModelError(f"Could not load {model.name}: {exc}") from exc
+        eos = llm.token_eos()
+        eos_text = llm._model.token_get_text(eos) if eos != -1 else ""
+        bos = llm.token_bos()
+        bos_text = llm._model.token_get_text(bos) if bos != -1 else ""
+        template = llm.metadata.get("tokenizer.chat_template") or CHATML
+        formatter = Jinja2ChatFormatter(template=template, eos_token=eos_text, bos_token=bos_text)
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"model-{model.id}")
+        return _Loaded(llm=llm, executor=executor, formatter=formatter, eos_text=eos_text, n_ctx=n_ctx)
+
+    @staticmethod
+    def _close(loaded: _Loaded) -> None:
+        loaded.executor.shutdown(wait=True)
+        loaded.llm.close()
+
+    def unload_all(self) -> None:
+        with self._lock:
+            while self._loaded:
+                self._close(self._loaded.popitem()[1])
+
+    # -- tokens ----------------------------------------------------------------------------------
+    def count_tokens(self, model: ModelInfo, text: str) -> int:
+        loaded = self._get(model)
+        return loaded.executor.submit(
+            lambda: len(loaded.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+        ).result()
+
+    def _prompt_tokens(self, loaded: _Loaded, turns: Sequence[ChatTurn]) -> list[int]:
+        response = loaded.formatter(messages=[{"role": t.role, "content": t.content} for t in turns])
+        return loaded.llm.tokenize(response.prompt.encode("utf-8"), add_bos=not response.added_special, special=True)
+
+    def _fit(self, loaded: _Loaded, turns: Sequence[ChatTurn], max_tokens: int,
+             keep_first: int) -> tuple[list[int], int, int]:
+        """Drop the oldest history (whole user/assistant pairs) until the prompt and the answer fit."""
+        turns = list(turns)
+        dropped = 0
+        tokens = self._prompt_tokens(loaded, turns)
+        while len(tokens) + max_tokens > loaded.n_ctx and len(turns) - keep_first > 1:
+            n = 2 if len(turns) - keep_first > 2 else 1
+            del turns[keep_first:keep_first + n]
+            dropped += n
+            tokens = self._prompt_tokens(loaded, turns)
+        room = loaded.n_ctx - len(tokens)
+        if room < 1:
+            raise PromptTooLongError(
+                f"The prompt is {len(tokens)} tokens but the model's context window is {loaded.n_ctx} tokens. "
+                "Shorten the prompt or inputs, or raise the context size in Settings."
+            )
+        return tokens, dropped, min(max_tokens, room)
+
+    # -- generation ------------------------------------------------------------------------------
+    def stream_chat(self, model: ModelInfo, turns: Sequence[ChatTurn], params: GenerationParams,
+                    cancel: CancelToken, *, keep_first: int = 1) -> Iterator[GenerationChunk]:
+        loaded = self._get(model)
+        out: queue.SimpleQueue = queue.SimpleQueue()
+        abandoned = CancelToken()  # set when our consumer goes away mid-stream
+        loaded.executor.submit(self._run, loaded, turns, params, cancel, abandoned, keep_first, out)
+        try:
+            while True:
+                item = out.get()
+                if item is _DONE:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            abandoned.cancel("consumer closed the stream")
+
+    def _run(self, loaded: _Loaded, turns, params, cancel, abandoned, keep_first, out) -> None:
+        try:
+            for chunk in self._generate(loaded, turns, params, lambda: cancel.cancelled or abandoned.cancelled,
+                                        keep_first):
+                out.put(chunk)
+        except BaseException as exc:  # handed to the consumer thread, which re-raises it
+            if not isinstance(exc, (ModelError, PromptTooLongError)):
+                log.exception("generation failed")
+                exc = ModelError(f"Generation failed: {exc}")
+            out.put(exc)
+        finally:
+            out.put(_DONE)
+
+    def _prefill(self, llm, tokens: list[int], stopped) -> bool:
+        """Evaluate all but the last prompt token in small batches, reusing the cached prefix,
+        so that Stop is honoured during a long prompt too."""
+        cached = 0
+        for a, b in zip(llm._input_ids.tolist(), tokens[:-1]):
+            if a != b:
+                break
+            cached += 1
+        llm.n_tokens = cached
+        for i in range(cached, len(tokens) - 1, PREFILL_BATCH):
+            if stopped():
+                return False
+            llm.eval(tokens[i:min(i + PREFILL_BATCH, len(tokens) - 1)])
+        return True
+
+    def _generate(self, loaded: _Loaded, turns, params: GenerationParams, stopped,
+                  keep_first: int) -> Iterator[GenerationChunk]:
+        import llama_cpp
+
+        llm = loaded.llm
+        tokens, dropped, max_new = self._fit(loaded, turns, params.max_tokens, keep_first)
+        if params.seed is not None:
+            llm.set_seed(params.seed)
+        finish, count = "length", 0
+        stop = _Stop([*params.stop, loaded.eos_text])
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        if not self._prefill(llm, tokens, stopped):
+            finish = "cancelled"
+        else:
+            vocab = llm._model.vocab
+            for token in llm.generate(tokens, temp=params.temperature, top_p=params.top_p, top_k=40,
+                                      min_p=0.05, repeat_penalty=1.0):
+                if stopped():
+                    finish = "cancelled"
+                    break
+                if llama_cpp.llama_vocab_is_eog(vocab, token):
+                    finish = "stop"
+                    break
+                count += 1
+                text, hit = stop.feed(decoder.decode(llm.detokenize([token])))
+                if text:
+                    yield GenerationChunk(text=text)
+                if hit:
+                    finish = "stop"
+                    break
+                if count >= max_new:
+                    break
+        if finish != "stop":
+            tail, _ = stop.feed(decoder.decode(b"", final=True))
+            if tail + stop.pending:
+                yield GenerationChunk(text=tail + stop.pending)
+        yield GenerationChunk(done=True, prompt_tokens=len(tokens), completion_tokens=count,
+                              finish_reason=finish, dropped_turns=dropped)

@@ -1,0 +1,27 @@
+"""Services: the bundle of use cases that app.py builds and every entry point receives."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from studio.services.apps import AppService
+from studio.services.chat import ChatService, ConversationService
+from studio.services.models import ModelService
+from studio.services.settings import SettingsService
+from studio.services.tasks import TaskRunner
+
+
+@dataclass
+class Services:
+    apps: AppService
+    chat: ChatService
+    conversations: ConversationService
+    models: ModelService
+    settings: SettingsService
+    tasks: TaskRunner
+    _closers: tuple = ()
+
+    def close(self) -> None:
+        self.tasks.shutdown()
+        for close in self._closers:
+            close()

@@ -1,0 +1,89 @@
+"""The Store: one SQLite file in WAL mode, migrated by Alembic at open, refused if it is from a newer Studio."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DatabaseError as SADatabaseError
+from sqlalchemy.orm import Session, sessionmaker
+
+from studio.core.errors import DatabaseVersionError, StudioError
+
+log = logging.getLogger(__name__)
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def _set_pragmas(dbapi_conn, _record) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+def _alembic_config() -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    return cfg
+
+
+class Store:
+    """Owns the engine and hands out short transactions to the repositories."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.engine: Engine = create_engine(
+            f"sqlite:///{self.path}", connect_args={"check_same_thread": False, "timeout": 30}
+        )
+        event.listen(self.engine, "connect", _set_pragmas)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.migrate()
+        from studio.store.repositories import Repositories
+
+        self.repos = Repositories(self)
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest revision, refusing a database that a newer Studio wrote."""
+        cfg = _alembic_config()
+        script = ScriptDirectory.from_config(cfg)
+        try:
+            with self.engine.connect() as conn:
+                current = MigrationContext.configure(conn).get_current_heads()
+        except SADatabaseError as exc:
+            raise StudioError(f"{self.path} is not a Studio database: {exc.orig}") from exc
+        known = {rev.revision for rev in script.walk_revisions()}
+        unknown = [rev for rev in current if rev not in known]
+        if unknown:
+            raise DatabaseVersionError(
+                f"{self.path} was written by a newer version of Studio (schema {', '.join(unknown)}). "
+                "It was left untouched; update Studio to open it."
+            )
+        if set(current) == set(script.get_heads()):
+            return
+        log.info("migrating %s from %s to %s", self.path, current or "empty", script.get_heads())
+        with self.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+
+    def schema_revision(self) -> tuple[str, ...]:
+        with self.engine.connect() as conn:
+            return tuple(MigrationContext.configure(conn).get_current_heads())
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        with self._sessions() as session, session.begin():
+            yield session
+
+    def close(self) -> None:
+        self.engine.dispose()
