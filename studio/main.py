@@ -8,9 +8,19 @@ import sys
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] == "gui":
+        from studio.app import build
+        from studio.core.errors import StudioError
         from studio.ui.launch import run_gui
 
-        return run_gui(argv[1:])
+        try:
+            services = build()
+        except StudioError as exc:
+            print(f"error: {exc.message}", file=sys.stderr)
+            return 2
+        try:
+            return run_gui(services, argv[1:])
+        finally:
+            services.close()
     from studio.cli import run_cli
 
     return run_cli(argv)

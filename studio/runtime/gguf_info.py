@@ -108,7 +108,7 @@ class GGUFInspector:
         if not p.is_file():
             raise ModelError(f"Not a file: {p}")
         stat = p.stat()
-        key = (str(p.resolve()), stat.st_size, int(stat.st_mtime_ns))
+        key = (str(p.absolute()), stat.st_size, int(stat.st_mtime_ns))
         if key in self._cache:
             return self._cache[key].model_copy(update={"source": source})
         try:

@@ -5,17 +5,36 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from studio.core.app_config import parse_config, render_template, validate_inputs
 from studio.core.cancel import CancelToken
-from studio.core.entities import App, AppMode, ChatTurn, Conversation, Message, MessageStatus
+from studio.core.entities import (
+    App, AppMode, ChatTurn, Conversation, GenerationParams, Message, MessageStatus, ModelInfo,
+)
 from studio.core.errors import StudioError, ValidationError
 from studio.core.events import ChatEvent, MessageFinished, MessageStarted, TextChunk
 
 log = logging.getLogger(__name__)
 PARTIAL_SAVE_SECONDS = 0.5  # how much streamed text a crash may cost at most
 MAX_QUERY_CHARS = 100_000
+
+
+@dataclass(frozen=True)
+class _Run:
+    """A validated request, ready to generate."""
+
+    app: App
+    conversation: Conversation | None
+    title: str
+    user: str
+    query: str
+    inputs: dict[str, Any]
+    model: ModelInfo
+    turns: list[ChatTurn]
+    params: GenerationParams
+    keep_first: int
 
 
 class ChatService:
@@ -35,19 +54,20 @@ class ChatService:
             raise ValidationError(f"{app.name} is a {app.mode.value} app, not a chat app")
         query = self._check_query(query, required=True)
         cfg = parse_config(app.config)
+        model = self._models.resolve_chat_model(cfg.model.name)
         if conversation_id:
             conv = self._conversation_of(app, conversation_id, user)
             inputs = conv.inputs  # like Dify: a conversation keeps the inputs it started with
             history = self._history(conv.id, cfg.memory.window.size if cfg.memory.window.enabled else 0)
         else:
             inputs = validate_inputs(cfg.inputs(), inputs or {})
-            conv = self._conversations.create(app.id, name=_title(query), inputs=inputs, user=user)
-            history = []
+            conv, history = None, []
         system = render_template(cfg.pre_prompt, inputs).strip()
         turns = ([ChatTurn(role="system", content=system)] if system else []) + history
         turns.append(ChatTurn(role="user", content=query))
-        return self._stream(app, cfg, conv, query, inputs, turns, keep_first=1 if system else 0,
-                            cancel=cancel or CancelToken())
+        run = _Run(app=app, conversation=conv, title=query, user=user, query=query, inputs=inputs, model=model,
+                   turns=turns, params=cfg.generation_params(), keep_first=1 if system else 0)
+        return self._generate(run, cancel or CancelToken())
 
     def complete(self, app_ref: str, inputs: dict[str, Any] | None = None, *, query: str = "", user: str = "",
                  cancel: CancelToken | None = None) -> Iterator[ChatEvent]:
@@ -58,15 +78,16 @@ class ChatService:
         query = self._check_query(query, required=False)
         cfg = parse_config(app.config)
         inputs = validate_inputs(cfg.inputs(), inputs or {})
+        model = self._models.resolve_chat_model(cfg.model.name)
         prompt = render_template(cfg.pre_prompt, inputs).strip()
         if query:
             prompt = f"{prompt}\n\n{query}" if prompt else query
         if not prompt:
             raise ValidationError("The prompt is empty: write a prompt for this app, or give a query")
         title = query or next((str(v) for v in inputs.values() if v), app.name)
-        conv = self._conversations.create(app.id, name=_title(title), inputs=inputs, user=user)
-        turns = [ChatTurn(role="user", content=prompt)]
-        return self._stream(app, cfg, conv, query, inputs, turns, keep_first=0, cancel=cancel or CancelToken())
+        run = _Run(app=app, conversation=None, title=title, user=user, query=query, inputs=inputs, model=model,
+                   turns=[ChatTurn(role="user", content=prompt)], params=cfg.generation_params(), keep_first=0)
+        return self._generate(run, cancel or CancelToken())
 
     # -- internals -------------------------------------------------------------------------------
     @staticmethod
@@ -95,44 +116,59 @@ class ChatService:
                 turns += [ChatTurn(role="user", content=m.query), ChatTurn(role="assistant", content=m.answer)]
         return turns
 
-    def _stream(self, app, cfg, conv, query, inputs, turns, *, keep_first, cancel) -> Iterator[ChatEvent]:
-        model = self._models.resolve_chat_model(cfg.model.name)  # fails before anything is stored
-        return self._generate(app, conv, query, inputs, model, turns, cfg.generation_params(), keep_first, cancel)
-
-    def _generate(self, app, conv, query, inputs, model, turns, params, keep_first,
-                  cancel) -> Iterator[ChatEvent]:
-        msg = self._messages.start(conv.id, app.id, query=query, inputs=inputs, model_id=model.id)
-        yield MessageStarted(conversation_id=msg.conversation_id, message_id=msg.id, model_id=model.id)
-        started = time.perf_counter()
-        first_ms, parts, saved_at = 0.0, [], started
-        result: dict[str, Any] = {"status": MessageStatus.STOPPED, "error": ""}
-        dropped = 0
-        stream = self._provider.stream_chat(model, turns, params, cancel, keep_first=keep_first)
+    def _generate(self, run: _Run, cancel: CancelToken) -> Iterator[ChatEvent]:
+        """Validation is done; from here on every outcome, even an abandoned stream, is stored."""
+        conv = run.conversation or self._conversations.create(
+            run.app.id, name=_title(run.title), inputs=run.inputs, user=run.user)
+        msg = self._messages.start(conv.id, run.app.id, query=run.query, inputs=run.inputs, model_id=run.model.id)
+        answer = _Answer(msg.id, self._messages)
+        stream = self._provider.stream_chat(run.model, run.turns, run.params, cancel, keep_first=run.keep_first)
         try:
+            yield MessageStarted(conversation_id=conv.id, message_id=msg.id, model_id=run.model.id)
             for chunk in stream:
                 if chunk.done:
-                    dropped = chunk.dropped_turns
-                    result.update(message_tokens=chunk.prompt_tokens, answer_tokens=chunk.completion_tokens)
-                    result["status"] = MessageStatus.STOPPED if chunk.finish_reason == "cancelled" else MessageStatus.NORMAL
+                    answer.end(chunk)
                     break
-                now = time.perf_counter()
-                if not first_ms:
-                    first_ms = (now - started) * 1000
-                parts.append(chunk.text)
+                answer.add(chunk.text)
                 yield TextChunk(chunk.text)
-                if now - saved_at > PARTIAL_SAVE_SECONDS:
-                    self._messages.save_partial(msg.id, "".join(parts))
-                    saved_at = now
         except StudioError as exc:
-            result.update(status=MessageStatus.ERROR, error=exc.message)
+            answer.fields.update(status=MessageStatus.ERROR, error=exc.message)
         finally:
             stream.close()
-            # Runs also when our consumer walks away (GeneratorExit): the answer so far is kept as stopped.
-            final = self._messages.finish(
-                msg.id, answer="".join(parts), latency_ms=(time.perf_counter() - started) * 1000,
-                first_token_ms=first_ms, **result,
-            )
-        yield MessageFinished(message=final, dropped_turns=dropped)
+            final = answer.store()  # also when our consumer walks away: the text so far is kept
+        yield MessageFinished(message=final, dropped_turns=answer.dropped)
+
+
+class _Answer:
+    """Collects a streamed answer, saves it every PARTIAL_SAVE_SECONDS, and stores the final record."""
+
+    def __init__(self, message_id: str, messages) -> None:
+        self.message_id = message_id
+        self._messages = messages
+        self.parts: list[str] = []
+        self.started = self.saved_at = time.perf_counter()
+        self.first_ms = 0.0
+        self.dropped = 0
+        self.fields: dict[str, Any] = {"status": MessageStatus.STOPPED, "error": ""}
+
+    def add(self, text: str) -> None:
+        now = time.perf_counter()
+        if not self.first_ms:
+            self.first_ms = (now - self.started) * 1000
+        self.parts.append(text)
+        if now - self.saved_at > PARTIAL_SAVE_SECONDS:
+            self._messages.save_partial(self.message_id, "".join(self.parts))
+            self.saved_at = now
+
+    def end(self, chunk) -> None:
+        self.dropped = chunk.dropped_turns
+        stopped = chunk.finish_reason == "cancelled"
+        self.fields.update(message_tokens=chunk.prompt_tokens, answer_tokens=chunk.completion_tokens,
+                           status=MessageStatus.STOPPED if stopped else MessageStatus.NORMAL)
+
+    def store(self) -> Message:
+        return self._messages.finish(self.message_id, answer="".join(self.parts), first_token_ms=self.first_ms,
+                                     latency_ms=(time.perf_counter() - self.started) * 1000, **self.fields)
 
 
 class ConversationService:

@@ -1,0 +1,79 @@
+"""The SQLite store: migrations at open, refusal of newer databases, persistence and crash recovery."""
+
+import sqlite3
+
+import pytest
+
+from studio.core.entities import AppMode, MessageStatus
+from studio.core.errors import ConflictError, DatabaseVersionError, NotFoundError, StudioError
+from studio.store import Store
+
+
+def make_app(store, name="A"):
+    return store.repos.apps.create(name=name, mode=AppMode.CHAT, icon="🤖", icon_background="#fff",
+                                   description="", config={"pre_prompt": "x"})
+
+
+def test_open_migrates_and_uses_wal(tmp_path):
+    store = Store(tmp_path / "s.db")
+    assert store.schema_revision() == ("0001",)
+    con = sqlite3.connect(tmp_path / "s.db")
+    assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    tables = {r[0] for r in con.execute("select name from sqlite_master where type='table'")}
+    assert {"apps", "conversations", "messages", "models", "settings", "alembic_version"} <= tables
+
+
+def test_newer_database_is_refused_and_left_untouched(tmp_path):
+    path = tmp_path / "s.db"
+    Store(path).close()
+    con = sqlite3.connect(path)
+    con.execute("update alembic_version set version_num='9999_future'")
+    con.commit()
+    con.close()
+    before = path.read_bytes()
+    with pytest.raises(DatabaseVersionError, match="newer version of Studio"):
+        Store(path)
+    assert path.read_bytes() == before
+
+
+def test_not_a_database_gives_clear_error(tmp_path):
+    path = tmp_path / "s.db"
+    path.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StudioError, match="not a Studio database"):
+        Store(path)
+
+
+def test_data_survives_reopen_and_running_answers_become_interrupted(tmp_path):
+    store = Store(tmp_path / "s.db")
+    app = make_app(store)
+    conv = store.repos.conversations.create(app.id, name="c", inputs={"a": 1})
+    msg = store.repos.messages.start(conv.id, app.id, query="hi", inputs={}, model_id="m")
+    store.repos.messages.save_partial(msg.id, "partial ans")
+    store.close()  # as if the process died here
+
+    store = Store(tmp_path / "s.db")
+    assert store.repos.messages.mark_running_interrupted() == 1
+    [again] = store.repos.messages.list(conv.id)
+    assert again.status == MessageStatus.INTERRUPTED and again.answer == "partial ans"
+    assert store.repos.conversations.get(conv.id).inputs == {"a": 1}
+
+
+def test_unique_names_and_cascading_delete(tmp_path):
+    store = Store(tmp_path / "s.db")
+    app = make_app(store)
+    with pytest.raises(ConflictError, match="already exists"):
+        make_app(store)
+    conv = store.repos.conversations.create(app.id, name="c", inputs={})
+    store.repos.messages.start(conv.id, app.id, query="q", inputs={}, model_id="m")
+    store.repos.apps.delete(app.id)
+    with pytest.raises(NotFoundError):
+        store.repos.conversations.get(conv.id)
+    assert store.repos.messages.recent() == []
+
+
+def test_settings_round_trip(tmp_path):
+    store = Store(tmp_path / "s.db")
+    store.repos.settings.set("k", {"a": [1]})
+    store.repos.settings.set("k", 5)
+    assert store.repos.settings.get("k") == 5
+    assert store.repos.settings.get("missing", "d") == "d"
