@@ -76,7 +76,7 @@ class LlamaCppProvider:
             self.n_ctx = n_ctx
         if n_threads:
             self.n_threads = n_threads
-        self.unload_all()
+        self.unload_all(wait=False)
 
     # -- loading -------------------------------------------------------------------------------
     def load(self, model: ModelInfo) -> None:
@@ -117,14 +117,16 @@ class LlamaCppProvider:
         return _Loaded(llm=llm, executor=executor, formatter=formatter, eos_text=eos_text, n_ctx=n_ctx)
 
     @staticmethod
-    def _close(loaded: _Loaded) -> None:
-        loaded.executor.shutdown(wait=True)
-        loaded.llm.close()
+    def _close(loaded: _Loaded, wait: bool = False) -> None:
+        # Queued behind any generation still running, so nothing is cut off mid-answer.
+        loaded.executor.submit(loaded.llm.close)
+        loaded.executor.shutdown(wait=wait)
 
-    def unload_all(self) -> None:
+    def unload_all(self, wait: bool = True) -> None:
+        """Unload every model; with wait=False running answers finish first without blocking the caller."""
         with self._lock:
             while self._loaded:
-                self._close(self._loaded.popitem()[1])
+                self._close(self._loaded.popitem()[1], wait=wait)
 
     # -- tokens ----------------------------------------------------------------------------------
     def count_tokens(self, model: ModelInfo, text: str) -> int:
@@ -159,10 +161,17 @@ class LlamaCppProvider:
     # -- generation ------------------------------------------------------------------------------
     def stream_chat(self, model: ModelInfo, turns: Sequence[ChatTurn], params: GenerationParams,
                     cancel: CancelToken, *, keep_first: int = 1) -> Iterator[GenerationChunk]:
-        loaded = self._get(model)
         out: queue.SimpleQueue = queue.SimpleQueue()
         abandoned = CancelToken()  # set when our consumer goes away mid-stream
-        loaded.executor.submit(self._run, loaded, turns, params, cancel, abandoned, keep_first, out)
+        for _ in range(3):
+            loaded = self._get(model)
+            try:
+                loaded.executor.submit(self._run, loaded, turns, params, cancel, abandoned, keep_first, out)
+                break
+            except RuntimeError:  # unloaded between _get and submit (settings change, eviction): load again
+                continue
+        else:
+            raise ModelError(f"{model.name} was unloaded while starting; try again")
         try:
             while True:
                 item = out.get()
