@@ -1,0 +1,90 @@
+"""Workflow run events and statuses, shared by the engine, the services, the run log, the UI and the API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+
+class RunStatus(str, Enum):
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    STOPPED = "stopped"
+    PARTIAL_SUCCEEDED = "partial-succeeded"
+
+
+class NodeStatus(str, Enum):
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    EXCEPTION = "exception"  # failed, handled by the node's error strategy
+    STOPPED = "stopped"
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowStarted:
+    run_id: str
+    inputs: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class NodeStarted:
+    node_id: str
+    node_type: str
+    title: str
+    index: int  # 1-based order of execution within the run
+    predecessor_node_id: str | None = None
+    parent_id: str | None = None  # the iteration or loop this node runs inside
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class NodeRetry:
+    node_id: str
+    node_type: str
+    title: str
+    retry_index: int
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class NodeFinished:
+    node_id: str
+    node_type: str
+    title: str
+    index: int
+    status: NodeStatus
+    inputs: dict[str, Any]
+    process_data: dict[str, Any]
+    outputs: dict[str, Any]
+    error: str = ""
+    error_type: str = ""
+    elapsed_s: float = 0.0
+    tokens: int = 0
+    metadata: dict[str, Any] = field(default_factory=dict)
+    parent_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowText:
+    """Streamed text of an Answer (chatflow `message`) or End (workflow `text_chunk`) node."""
+
+    text: str
+    from_variable_selector: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowFinished:
+    run_id: str
+    status: RunStatus
+    outputs: dict[str, Any]
+    error: str = ""
+    elapsed_s: float = 0.0
+    total_tokens: int = 0
+    total_steps: int = 0
+    exceptions_count: int = 0
+
+
+WorkflowEvent = WorkflowStarted | NodeStarted | NodeRetry | NodeFinished | WorkflowText | WorkflowFinished

@@ -1,0 +1,1 @@
+"""The graph engine for chatflows and workflows: Dify DSL graphs, node types, variable pool, streaming."""
