@@ -120,6 +120,7 @@ class GenerationParams(BaseModel):
     max_tokens: int = 512
     stop: tuple[str, ...] = ()
     seed: int | None = None
+    json_schema: dict[str, Any] | None = None  # constrain the output to this JSON schema (grammar)
 
 
 class GenerationChunk(BaseModel):

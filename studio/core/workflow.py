@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import Any, Protocol
+
+from studio.core.cancel import CancelToken
+from studio.core.entities import ChatTurn, GenerationChunk
 
 
 class RunStatus(str, Enum):
@@ -88,3 +92,13 @@ class WorkflowFinished:
 
 
 WorkflowEvent = WorkflowStarted | NodeStarted | NodeRetry | NodeFinished | WorkflowText | WorkflowFinished
+
+
+class WorkflowLLM(Protocol):
+    """How LLM-based nodes reach a model: the services resolve the DSL's model reference to a runtime."""
+
+    def stream(self, model: dict[str, Any], turns: Sequence[ChatTurn], cancel: CancelToken, *,
+               json_schema: dict[str, Any] | None = None, stop: Sequence[str] = ()) -> Iterator[GenerationChunk]:
+        """`model` is the node's `model` mapping (provider, name, mode, completion_params). Yields text
+        chunks, then a final chunk with token counts. With json_schema the output is constrained to it."""
+        ...

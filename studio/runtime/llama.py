@@ -196,6 +196,17 @@ class LlamaCppProvider:
         finally:
             out.put(_DONE)
 
+    @staticmethod
+    def _grammar(schema: dict):
+        import json
+
+        from llama_cpp import LlamaGrammar
+
+        try:
+            return LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
+        except Exception as exc:  # llama.cpp's converter rejects schemas it cannot express
+            raise ModelError(f"The JSON schema cannot be used for structured output: {exc}") from exc
+
     def _prefill(self, llm, tokens: list[int], stopped) -> bool:
         """Evaluate all but the last prompt token in small batches, reusing the cached prefix,
         so that Stop is honoured during a long prompt too."""
@@ -219,6 +230,7 @@ class LlamaCppProvider:
         tokens, dropped, max_new = self._fit(loaded, turns, params.max_tokens, keep_first)
         if params.seed is not None:
             llm.set_seed(params.seed)
+        grammar = self._grammar(params.json_schema) if params.json_schema else None
         finish, count = "length", 0
         stop = _Stop([*params.stop, loaded.eos_text])
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
@@ -227,7 +239,7 @@ class LlamaCppProvider:
         else:
             vocab = llm._model.vocab
             for token in llm.generate(tokens, temp=params.temperature, top_p=params.top_p, top_k=40,
-                                      min_p=0.05, repeat_penalty=1.0):
+                                      min_p=0.05, repeat_penalty=1.0, grammar=grammar):
                 if stopped():
                     finish = "cancelled"
                     break

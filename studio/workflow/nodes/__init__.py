@@ -1,11 +1,7 @@
-"""Node types, one folder each; importing this package registers them all."""
+"""Node types, one folder each; importing this package registers every folder's node classes."""
 
-from studio.workflow.nodes import (  # noqa: F401
-    answer,
-    assigner,
-    end,
-    if_else,
-    start,
-    template_transform,
-    variable_aggregator,
-)
+import importlib
+import pkgutil
+
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")
