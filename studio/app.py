@@ -10,10 +10,14 @@ from studio.runtime.llama import LlamaCppProvider
 from studio.services import Services
 from studio.services.apps import AppService
 from studio.services.chat import ChatService, ConversationService
+from studio.services.dsl import DslService
 from studio.services.models import ModelService
 from studio.services.settings import SettingsService
 from studio.services.tasks import TaskRunner
+from studio.services.workflow_llm import ModelsLLM
+from studio.services.workflows import WorkflowService
 from studio.store import Store
+from studio.workflow.runner import WorkflowRunner
 
 log = logging.getLogger(__name__)
 
@@ -24,15 +28,16 @@ def build(settings: Settings | None = None) -> Services:
     settings.ensure_dirs()
     store = Store(settings.db_path)
     repos = store.repos
-    interrupted = repos.messages.mark_running_interrupted()
+    interrupted = repos.messages.mark_running_interrupted() + repos.runs.mark_running_failed()
     if interrupted:
-        log.warning("marked %d unfinished answer(s) as interrupted", interrupted)
+        log.warning("marked %d unfinished answer(s) or run(s) as interrupted", interrupted)
     prefs = SettingsService(repos, settings)
     threads = prefs.get("n_threads") or settings.n_threads
     provider = LlamaCppProvider(n_ctx=prefs.get("n_ctx") or settings.n_ctx, n_threads=threads)
     prefs.listeners.append(lambda key, value: _apply_preference(provider, settings, key, value))
     apps = AppService(repos)
     models = ModelService(repos, GGUFInspector(), provider)
+    runner = WorkflowRunner(llm=ModelsLLM(models, provider), files_dir=str(settings.home / "files"))
     return Services(
         apps=apps,
         chat=ChatService(repos, apps, models, provider),
@@ -40,7 +45,9 @@ def build(settings: Settings | None = None) -> Services:
         models=models,
         settings=prefs,
         tasks=TaskRunner(),
-        _closers=(provider.unload_all, store.close),
+        workflows=WorkflowService(repos, apps, runner),
+        dsl=DslService(repos, models, runner),
+        _closers=(runner.close, provider.unload_all, store.close),
     )
 
 

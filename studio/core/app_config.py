@@ -218,3 +218,20 @@ def template_variables(template: str) -> list[str]:
         if not m.group(1).startswith("#") and m.group(1) not in seen:
             seen.append(m.group(1))
     return seen
+
+
+def start_inputs(variables: list[dict[str, Any]], inputs: dict[str, Any]) -> dict[str, Any]:
+    """Validate a workflow Start node's inputs: Dify's rules for the form types, presence for the rest."""
+    form = [{v["type"]: {k: x for k, x in v.items() if k != "type"}} for v in variables
+            if isinstance(v, dict) and v.get("type") in INPUT_TYPES]
+    fields = EasyConfig(user_input_form=form).inputs()
+    clean = validate_inputs(fields, inputs)
+    for v in variables:
+        name = v.get("variable") if isinstance(v, dict) else None
+        if not name or name in clean:
+            continue
+        value = inputs.get(name)
+        if value is None and v.get("required"):
+            raise ValidationError(f"{v.get('label') or name} is required in input form")
+        clean[name] = value if value is not None else v.get("default")
+    return clean

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import Enum
 from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from studio.core.cancel import CancelToken
 from studio.core.entities import ChatTurn, GenerationChunk
@@ -89,6 +92,7 @@ class WorkflowFinished:
     total_tokens: int = 0
     total_steps: int = 0
     exceptions_count: int = 0
+    conversation_variables: dict[str, Any] = field(default_factory=dict)  # their values after the run
 
 
 WorkflowEvent = WorkflowStarted | NodeStarted | NodeRetry | NodeFinished | WorkflowText | WorkflowFinished
@@ -102,3 +106,48 @@ class WorkflowLLM(Protocol):
         """`model` is the node's `model` mapping (provider, name, mode, completion_params). Yields text
         chunks, then a final chunk with token counts. With json_schema the output is constrained to it."""
         ...
+
+
+class WorkflowRun(BaseModel):
+    """A stored run of a workflow or chatflow (the log the GUI, CLI and API read)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    app_id: str
+    mode: str
+    status: RunStatus
+    inputs: dict[str, Any] = Field(default_factory=dict)
+    outputs: dict[str, Any] = Field(default_factory=dict)
+    error: str = ""
+    elapsed_ms: float = 0.0
+    total_tokens: int = 0
+    total_steps: int = 0
+    exceptions_count: int = 0
+    conversation_id: str | None = None
+    message_id: str | None = None
+    created_at: datetime
+    finished_at: datetime | None = None
+
+
+class NodeRun(BaseModel):
+    """One node execution inside a stored run: the per-node trace."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    run_id: str
+    node_id: str
+    node_type: str
+    title: str
+    index: int
+    status: NodeStatus
+    inputs: dict[str, Any] = Field(default_factory=dict)
+    process_data: dict[str, Any] = Field(default_factory=dict)
+    outputs: dict[str, Any] = Field(default_factory=dict)
+    error: str = ""
+    elapsed_ms: float = 0.0
+    tokens: int = 0
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    parent_id: str | None = None
+    created_at: datetime

@@ -6,9 +6,11 @@ from dataclasses import dataclass
 
 from studio.services.apps import AppService
 from studio.services.chat import ChatService, ConversationService
+from studio.services.dsl import DslService
 from studio.services.models import ModelService
 from studio.services.settings import SettingsService
 from studio.services.tasks import TaskRunner
+from studio.services.workflows import WorkflowService
 
 
 @dataclass
@@ -19,6 +21,8 @@ class Services:
     models: ModelService
     settings: SettingsService
     tasks: TaskRunner
+    workflows: WorkflowService
+    dsl: DslService
     _closers: tuple = ()
 
     def close(self) -> None:

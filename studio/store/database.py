@@ -86,4 +86,5 @@ class Store:
             yield session
 
     def close(self) -> None:
+        self.repos.runs.close()
         self.engine.dispose()

@@ -257,3 +257,6 @@ class Repositories:
         self.messages = MessageRepository(store)
         self.models = ModelRepository(store)
         self.settings = SettingRepository(store)
+        from studio.store.runs import RunRepository
+
+        self.runs = RunRepository(store)

@@ -51,14 +51,16 @@ class WorkflowRunner:
     def run(self, graph: Graph | dict[str, Any], *, mode: str = "workflow", inputs: dict[str, Any] | None = None,
             system: dict[str, Any] | None = None, env: dict[str, Any] | None = None,
             conversation: dict[str, Any] | None = None, cancel: CancelToken | None = None,
-            run_id: str | None = None) -> Iterator[WorkflowEvent]:
+            run_id: str | None = None, extras: dict[str, Any] | None = None) -> Iterator[WorkflowEvent]:
+        """Validate (raising ConfigError) and return the run's event stream. `extras` reach nodes as
+        ctx.extras (e.g. "history": [(query, answer), …] for chatflow memory)."""
         if not isinstance(graph, Graph):
             graph = Graph.from_dsl(graph)
         run_id = run_id or str(uuid.uuid4())
         pool = VariablePool(system={**(system or {}), "workflow_run_id": run_id}, env=env,
                             conversation=conversation)
         ctx = RunContext(pool=pool, cancel=cancel or CancelToken(), limits=self.limits, mode=mode,
-                         files_dir=self.files_dir, extras={"inputs": dict(inputs or {})}, **self.ports)
+                         files_dir=self.files_dir, extras={**(extras or {}), "inputs": dict(inputs or {})}, **self.ports)
         return self._run(graph, ctx, run_id)
 
     def _run(self, graph: Graph, ctx: RunContext, run_id: str) -> Iterator[WorkflowEvent]:
@@ -82,5 +84,4 @@ class WorkflowRunner:
             status = RunStatus.SUCCEEDED
         outputs = {"answer": "".join(engine.text)} if ctx.mode == "advanced-chat" else ends
         yield WorkflowFinished(run_id, status, outputs, engine.error, time.perf_counter() - started,
-                               engine.tokens, engine.steps[0], engine.exceptions)
-        ctx.extras["conversation"] = ctx.pool.scope("conversation")
+                               engine.tokens, engine.steps[0], engine.exceptions, ctx.pool.scope("conversation"))

@@ -16,11 +16,12 @@ def make_app(store, name="A"):
 
 def test_open_migrates_and_uses_wal(tmp_path):
     store = Store(tmp_path / "s.db")
-    assert store.schema_revision() == ("0001",)
+    assert store.schema_revision() == ("0002",)
     con = sqlite3.connect(tmp_path / "s.db")
     assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     tables = {r[0] for r in con.execute("select name from sqlite_master where type='table'")}
-    assert {"apps", "conversations", "messages", "models", "settings", "alembic_version"} <= tables
+    assert {"apps", "conversations", "messages", "models", "settings", "alembic_version", "workflow_runs",
+            "node_executions", "conversation_variables"} <= tables
 
 
 def test_newer_database_is_refused_and_left_untouched(tmp_path):

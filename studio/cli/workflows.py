@@ -1,0 +1,100 @@
+"""`studio import`, `studio run` and `studio runs`: bring in Dify DSL, run graph apps, read their traces."""
+
+from __future__ import annotations
+
+import sys
+
+from studio.cli.output import parse_pairs, print_json, print_table
+from studio.core.cancel import CancelToken
+from studio.core.workflow import NodeFinished, NodeRetry, NodeStarted, RunStatus, WorkflowFinished, WorkflowText
+
+
+def register(sub) -> None:
+    p = sub.add_parser("import", help="import a Dify DSL file as a new app; prints the app id")
+    p.add_argument("file")
+    p.add_argument("--force", action="store_true", help="import a DSL version that needs confirmation")
+    p.set_defaults(handler=_import)
+
+    p = sub.add_parser("run", help="run a workflow, or one chatflow turn")
+    p.add_argument("app", metavar="APP", help="app id or name")
+    p.add_argument("--input", "-i", action="append", metavar="NAME=VALUE", help="a Start input (repeatable)")
+    p.add_argument("--query", "-q", default="", help="the user's message (chatflows)")
+    p.add_argument("--conversation", metavar="ID", help="continue this chatflow conversation")
+    p.add_argument("--json", action="store_true",
+                   help='print {"status","outputs","answer","elapsed_ms","node_runs"} as JSON')
+    p.set_defaults(handler=_run)
+
+    runs = sub.add_parser("runs", help="stored workflow runs").add_subparsers(dest="runs_command", metavar="ACTION")
+    p = runs.add_parser("list", help="recent runs")
+    p.add_argument("app", metavar="APP", nargs="?")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_runs_list)
+    p = runs.add_parser("show", help="one run with its node trace, as JSON")
+    p.add_argument("run_id")
+    p.set_defaults(handler=lambda s, a: print_json(_run_json(s, s.workflows.get_run(a.run_id))))
+
+
+def _import(services, args) -> int:
+    result = services.dsl.import_file(args.file, force=args.force)
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(result.app.id)
+    return 0
+
+
+def _run_json(services, run) -> dict:
+    nodes = [n.model_dump(mode="json", exclude={"run_id"}) for n in services.workflows.node_runs(run.id)]
+    return {"id": run.id, "status": run.status.value, "inputs": run.inputs, "outputs": run.outputs,
+            "answer": run.outputs.get("answer", "") if run.mode == "advanced-chat" else "",
+            "error": run.error, "elapsed_ms": round(run.elapsed_ms, 3), "total_tokens": run.total_tokens,
+            "total_steps": run.total_steps, "node_runs": nodes}
+
+
+def _run(services, args) -> int:
+    cancel = CancelToken()
+    events = services.workflows.run(args.app, inputs=parse_pairs(args.input), query=args.query,
+                                    conversation_id=args.conversation, cancel=cancel)
+    finished = None
+    try:
+        for ev in events:
+            finished = ev if isinstance(ev, WorkflowFinished) else finished
+            if not args.json:
+                _show(ev)
+    except KeyboardInterrupt:
+        cancel.cancel()
+        for ev in events:  # drain: the run is recorded as stopped
+            finished = ev if isinstance(ev, WorkflowFinished) else finished
+        print("\nstopped", file=sys.stderr)
+        return 130
+    if args.json:
+        print_json(_run_json(services, services.workflows.get_run(finished.run_id)))
+    elif finished.status not in (RunStatus.SUCCEEDED, RunStatus.PARTIAL_SUCCEEDED):
+        print(f"\n{finished.status.value}: {finished.error}", file=sys.stderr)
+    return 0 if finished.status in (RunStatus.SUCCEEDED, RunStatus.PARTIAL_SUCCEEDED) else 1
+
+
+def _show(ev) -> None:
+    if isinstance(ev, WorkflowText):
+        sys.stdout.write(ev.text)
+        sys.stdout.flush()
+    elif isinstance(ev, NodeStarted):
+        print(f"▶ {ev.title} ({ev.node_type})", file=sys.stderr)
+    elif isinstance(ev, NodeRetry):
+        print(f"↻ {ev.title}: retry {ev.retry_index} after: {ev.error}", file=sys.stderr)
+    elif isinstance(ev, NodeFinished):
+        extra = f": {ev.error}" if ev.error else ""
+        print(f"■ {ev.title} {ev.status.value} in {ev.elapsed_s * 1000:.1f} ms{extra}", file=sys.stderr)
+    elif isinstance(ev, WorkflowFinished):
+        sys.stdout.write("\n")
+        if ev.outputs and "answer" not in ev.outputs:
+            print_json(ev.outputs)
+
+
+def _runs_list(services, args) -> int:
+    runs = services.workflows.runs(args.app)
+    if args.json:
+        print_json([r.model_dump(mode="json") for r in runs])
+    else:
+        print_table([[r.id, r.status.value, f"{r.elapsed_ms:.0f} ms", str(r.total_steps), str(r.created_at)[:19]]
+                     for r in runs], ["ID", "STATUS", "ELAPSED", "STEPS", "CREATED"])
+    return 0

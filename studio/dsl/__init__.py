@@ -1,0 +1,1 @@
+"""Dify DSL (YAML) reading and version rules; no engine imports, only core types."""

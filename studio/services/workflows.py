@@ -1,0 +1,146 @@
+"""Workflow and chatflow use cases: run a graph app, record its trace, keep conversation state."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+from studio.core.app_config import start_inputs
+from studio.core.cancel import CancelToken
+from studio.core.entities import App, AppMode, MessageStatus
+from studio.core.errors import ValidationError
+from studio.core.workflow import (
+    NodeFinished, NodeRun, RunStatus, WorkflowEvent, WorkflowFinished, WorkflowRun, WorkflowText,
+)
+
+log = logging.getLogger(__name__)
+GRAPH_MODES = (AppMode.WORKFLOW, AppMode.ADVANCED_CHAT)
+
+
+def workflow_of(app: App) -> dict[str, Any]:
+    wf = app.config.get("workflow")
+    if app.mode not in GRAPH_MODES or not isinstance(wf, dict):
+        raise ValidationError(f"{app.name} is a {app.mode.value} app, not a workflow or chatflow")
+    return wf
+
+
+def start_variables(graph: dict[str, Any]) -> list[dict[str, Any]]:
+    for node in graph.get("nodes") or []:
+        data = node.get("data") or {}
+        if data.get("type") == "start":
+            return list(data.get("variables") or [])
+    return []
+
+
+class WorkflowService:
+    def __init__(self, repos, apps, runner) -> None:
+        self._apps = apps
+        self._runs = repos.runs
+        self._conversations = repos.conversations
+        self._messages = repos.messages
+        self._runner = runner
+        self._graphs: dict[tuple[str, Any], Any] = {}
+
+    # -- queries --------------------------------------------------------------------------------
+    def runs(self, app_ref: str | None = None, limit: int = 100, status: str | None = None) -> list[WorkflowRun]:
+        app_id = self._apps.resolve(app_ref).id if app_ref else None
+        return self._runs.list(app_id, limit, status)
+
+    def get_run(self, run_id: str) -> WorkflowRun:
+        return self._runs.get(run_id)
+
+    def node_runs(self, run_id: str) -> list[NodeRun]:
+        return self._runs.nodes(run_id)
+
+    def validate(self, app: App):
+        """The app's graph, parsed and checked (cached until the app changes)."""
+        key = (app.id, app.updated_at)
+        if key not in self._graphs:
+            self._graphs = {k: v for k, v in self._graphs.items() if k[0] != app.id}
+            self._graphs[key] = self._runner.validate(workflow_of(app).get("graph") or {})
+        return self._graphs[key]
+
+    # -- running --------------------------------------------------------------------------------
+    def run(self, app_ref: str, *, inputs: dict[str, Any] | None = None, query: str = "",
+            conversation_id: str | None = None, user: str = "", cancel: CancelToken | None = None,
+            ) -> Iterator[WorkflowEvent]:
+        """Validate everything first (errors raise here), then return the event stream of the run."""
+        app = self._apps.resolve(app_ref)
+        wf = workflow_of(app)
+        graph = self.validate(app)
+        chat = app.mode == AppMode.ADVANCED_CHAT
+        query = (query or "").strip()
+        if chat and not query:
+            raise ValidationError("query is required")
+        conv = self._conversations.get(conversation_id) if (chat and conversation_id) else None
+        if conv is not None and conv.app_id != app.id:
+            raise ValidationError(f"Conversation {conversation_id!r} does not belong to {app.name}")
+        inputs = conv.inputs if conv else start_inputs(start_variables(wf.get("graph") or {}), inputs or {})
+        return self._run(app, wf, graph, inputs, query, conv, user, cancel or CancelToken())
+
+    def _context(self, app: App, wf: dict[str, Any], conv, query: str, user: str) -> dict[str, Any]:
+        env = {v.get("name"): v.get("value") for v in wf.get("environment_variables") or [] if v.get("name")}
+        conversation = {v.get("name"): v.get("value") for v in wf.get("conversation_variables") or []
+                        if v.get("name")}
+        system = {"user_id": user or "studio-user", "app_id": app.id, "workflow_id": app.id,
+                  "timestamp": int(time.time()), "invoke_from": "debugger", "files": []}
+        history = []
+        if conv is not None:
+            conversation.update(self._runs.conversation_variables(conv.id))
+            past = self._messages.list(conv.id)
+            history = [(m.query, m.answer) for m in past if m.answer]
+            system.update(query=query, conversation_id=conv.id, dialogue_count=len(past) + 1)
+        return {"env": env, "conversation": conversation, "system": system, "history": history}
+
+    def _run(self, app, wf, graph, inputs, query, conv, user, cancel) -> Iterator[WorkflowEvent]:
+        chat = app.mode == AppMode.ADVANCED_CHAT
+        if chat and conv is None:
+            conv = self._conversations.create(app.id, name=query[:48] or "New conversation", inputs=inputs, user=user)
+        ctx = self._context(app, wf, conv, query, user)
+        msg = self._messages.start(conv.id, app.id, query=query, inputs=inputs, model_id="") if chat else None
+        run_id = str(uuid.uuid4())
+        self._runs.start(run_id=run_id, app_id=app.id, mode=app.mode.value, inputs=inputs,
+                         conversation_id=conv.id if conv else None, message_id=msg.id if msg else None)
+        events = self._runner.run(graph, mode=app.mode.value, inputs=inputs, system=ctx["system"], env=ctx["env"],
+                                  conversation=ctx["conversation"], cancel=cancel, run_id=run_id,
+                                  extras={"history": ctx["history"], "conversation_id": conv.id if conv else None,
+                                          "message_id": msg.id if msg else None})
+        return self._record(events, run_id, conv, msg, cancel)
+
+    def _record(self, events, run_id, conv, msg, cancel) -> Iterator[WorkflowEvent]:
+        answer: list[str] = []
+        finished = None
+        started = time.perf_counter()
+        try:
+            for ev in events:
+                if isinstance(ev, NodeFinished):
+                    self._runs.record_node(run_id, ev)
+                elif isinstance(ev, WorkflowText):
+                    answer.append(ev.text)
+                elif isinstance(ev, WorkflowFinished):
+                    finished = ev
+                    self._finish(ev, conv, msg, answer, started)
+                yield ev
+        finally:
+            if finished is None:  # our consumer left mid-run: stop the run and still record its end
+                cancel.cancel("the client went away")
+                for ev in events:
+                    if isinstance(ev, NodeFinished):
+                        self._runs.record_node(run_id, ev)
+                    elif isinstance(ev, WorkflowFinished):
+                        self._finish(ev, conv, msg, answer, started)
+
+    def _finish(self, ev: WorkflowFinished, conv, msg, answer: list[str], started: float) -> None:
+        self._runs.finish(ev.run_id, ev)
+        if conv is not None and ev.conversation_variables is not None:
+            self._runs.save_conversation_variables(conv.id, ev.conversation_variables)
+        if msg is not None:
+            status = {RunStatus.STOPPED: MessageStatus.STOPPED, RunStatus.FAILED: MessageStatus.ERROR}.get(
+                ev.status, MessageStatus.NORMAL)
+            self._messages.finish(msg.id, answer="".join(answer), status=status, error=ev.error,
+                                  answer_tokens=ev.total_tokens, latency_ms=(time.perf_counter() - started) * 1000)
+
+

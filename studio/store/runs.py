@@ -1,0 +1,186 @@
+"""Workflow run log: runs, node executions and conversation variables, written off the engine's hot path."""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import delete, insert, select, update
+
+from studio.core.errors import NotFoundError
+from studio.core.workflow import NodeRun, NodeStatus, RunStatus, WorkflowRun
+from studio.store.orm import ConversationVariableRow, NodeExecutionRow, WorkflowRunRow, utcnow
+
+if TYPE_CHECKING:
+    from studio.store.database import Store
+
+log = logging.getLogger(__name__)
+
+
+def _jsonable(value: Any) -> Any:
+    """Trace values must survive JSON; anything exotic is stored as its text."""
+    try:
+        json.dumps(value)
+        return value
+    except (TypeError, ValueError):
+        return json.loads(json.dumps(value, default=str))
+
+
+def _run(row: WorkflowRunRow) -> WorkflowRun:
+    return WorkflowRun(
+        id=row.id, app_id=row.app_id, mode=row.mode, status=RunStatus(row.status), inputs=row.inputs or {},
+        outputs=row.outputs or {}, error=row.error, elapsed_ms=row.elapsed_ms, total_tokens=row.total_tokens,
+        total_steps=row.total_steps, exceptions_count=row.exceptions_count, conversation_id=row.conversation_id,
+        message_id=row.message_id, created_at=row.created_at, finished_at=row.finished_at,
+    )
+
+
+def _node(row: NodeExecutionRow) -> NodeRun:
+    return NodeRun(
+        id=row.id, run_id=row.run_id, node_id=row.node_id, node_type=row.node_type, title=row.title, index=row.idx,
+        status=NodeStatus(row.status), inputs=row.inputs or {}, process_data=row.process_data or {},
+        outputs=row.outputs or {}, error=row.error, elapsed_ms=row.elapsed_ms, tokens=row.tokens,
+        metadata=row.meta or {}, parent_id=row.parent_id, created_at=row.created_at,
+    )
+
+
+class RunWriter:
+    """One thread that applies queued writes in order, batching whatever has piled up into one transaction."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._loop, name="run-writer", daemon=True)
+        self._thread.start()
+
+    def put(self, kind: str, payload: dict[str, Any]) -> None:
+        self._queue.put((kind, payload))
+
+    def flush(self, timeout: float = 30.0) -> None:
+        done = threading.Event()
+        self._queue.put(("flush", done))
+        done.wait(timeout)
+
+    def close(self) -> None:
+        self._queue.put(("stop", None))
+        self._thread.join(timeout=30)
+
+    def _loop(self) -> None:
+        while True:
+            batch = [self._queue.get()]
+            while True:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                self._apply([b for b in batch if b[0] in ("node", "finish")])
+            except Exception:  # a write failure must not kill the writer; it is logged with the batch size
+                log.exception("run log write failed (%d items)", len(batch))
+            for kind, payload in batch:
+                if kind == "flush":
+                    payload.set()
+                elif kind == "stop":
+                    return
+
+    def _apply(self, items: list[tuple[str, dict[str, Any]]]) -> None:
+        if not items:
+            return
+        with self._store.transaction() as s:
+            nodes = [p for k, p in items if k == "node"]
+            if nodes:
+                s.execute(insert(NodeExecutionRow), nodes)
+            for kind, payload in items:
+                if kind == "finish":
+                    run_id = payload.pop("id")
+                    s.execute(update(WorkflowRunRow).where(WorkflowRunRow.id == run_id).values(**payload))
+
+
+class RunRepository:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._writer: RunWriter | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def writer(self) -> RunWriter:
+        with self._lock:
+            if self._writer is None:
+                self._writer = RunWriter(self._store)
+            return self._writer
+
+    def close(self) -> None:
+        with self._lock:
+            if self._writer is not None:
+                self._writer.close()
+                self._writer = None
+
+    def start(self, *, run_id: str, app_id: str, mode: str, inputs: dict[str, Any],
+              conversation_id: str | None = None, message_id: str | None = None) -> None:
+        with self._store.transaction() as s:
+            s.add(WorkflowRunRow(id=run_id, app_id=app_id, mode=mode, status=RunStatus.RUNNING.value,
+                                 inputs=_jsonable(inputs), outputs={}, error="", elapsed_ms=0.0, total_tokens=0,
+                                 total_steps=0, exceptions_count=0, conversation_id=conversation_id,
+                                 message_id=message_id, created_at=utcnow()))
+
+    def record_node(self, run_id: str, ev) -> None:
+        """Queue a finished node (a core.workflow.NodeFinished) for the writer thread."""
+        self.writer.put("node", {
+            "id": str(uuid.uuid4()), "run_id": run_id, "node_id": ev.node_id, "node_type": ev.node_type,
+            "title": ev.title, "idx": ev.index, "status": ev.status.value, "inputs": _jsonable(ev.inputs),
+            "process_data": _jsonable(ev.process_data), "outputs": _jsonable(ev.outputs), "error": ev.error,
+            "elapsed_ms": ev.elapsed_s * 1000, "tokens": ev.tokens, "meta": _jsonable(ev.metadata),
+            "parent_id": ev.parent_id, "created_at": utcnow(),
+        })
+
+    def finish(self, run_id: str, ev) -> None:
+        """Queue the final record (a core.workflow.WorkflowFinished) and wait until it is on disk."""
+        self.writer.put("finish", {
+            "id": run_id, "status": ev.status.value, "outputs": _jsonable(ev.outputs), "error": ev.error,
+            "elapsed_ms": ev.elapsed_s * 1000, "total_tokens": ev.total_tokens, "total_steps": ev.total_steps,
+            "exceptions_count": ev.exceptions_count, "finished_at": utcnow(),
+        })
+        self.writer.flush()
+
+    def get(self, run_id: str) -> WorkflowRun:
+        with self._store.transaction() as s:
+            row = s.get(WorkflowRunRow, run_id)
+            if row is None:
+                raise NotFoundError(f"Workflow run {run_id!r} not found")
+            return _run(row)
+
+    def list(self, app_id: str | None = None, limit: int = 100, status: str | None = None) -> list[WorkflowRun]:
+        q = select(WorkflowRunRow).order_by(WorkflowRunRow.created_at.desc()).limit(limit)
+        if app_id:
+            q = q.where(WorkflowRunRow.app_id == app_id)
+        if status:
+            q = q.where(WorkflowRunRow.status == status)
+        with self._store.transaction() as s:
+            return [_run(r) for r in s.scalars(q)]
+
+    def nodes(self, run_id: str) -> list[NodeRun]:
+        q = select(NodeExecutionRow).where(NodeExecutionRow.run_id == run_id).order_by(NodeExecutionRow.idx)
+        with self._store.transaction() as s:
+            return [_node(r) for r in s.scalars(q)]
+
+    def mark_running_failed(self) -> int:
+        with self._store.transaction() as s:
+            return s.execute(update(WorkflowRunRow).where(WorkflowRunRow.status == RunStatus.RUNNING.value).values(
+                status=RunStatus.FAILED.value, error="Studio stopped before this run finished.",
+                finished_at=utcnow())).rowcount
+
+    def conversation_variables(self, conversation_id: str) -> dict[str, Any]:
+        q = select(ConversationVariableRow).where(ConversationVariableRow.conversation_id == conversation_id)
+        with self._store.transaction() as s:
+            return {r.name: r.value for r in s.scalars(q)}
+
+    def save_conversation_variables(self, conversation_id: str, values: dict[str, Any]) -> None:
+        with self._store.transaction() as s:
+            s.execute(delete(ConversationVariableRow).where(
+                ConversationVariableRow.conversation_id == conversation_id))
+            s.add_all([ConversationVariableRow(conversation_id=conversation_id, name=k, value=_jsonable(v),
+                                               updated_at=utcnow()) for k, v in values.items()])
