@@ -7,16 +7,19 @@ import logging
 from studio.core.settings import Settings
 from studio.runtime.gguf_info import GGUFInspector
 from studio.runtime.llama import LlamaCppProvider
+from studio.sandbox import SandboxRunner
 from studio.services import Services
 from studio.services.apps import AppService
 from studio.services.chat import ChatService, ConversationService
 from studio.services.dsl import DslService
 from studio.services.models import ModelService
+from studio.services.sandbox import SandboxService
 from studio.services.settings import SettingsService
 from studio.services.tasks import TaskRunner
 from studio.services.workflow_llm import ModelsLLM
 from studio.services.workflows import WorkflowService
 from studio.store import Store
+from studio.workflow.node import WorkflowLimits
 from studio.workflow.runner import WorkflowRunner
 
 log = logging.getLogger(__name__)
@@ -37,7 +40,11 @@ def build(settings: Settings | None = None) -> Services:
     prefs.listeners.append(lambda key, value: _apply_preference(provider, settings, key, value))
     apps = AppService(repos)
     models = ModelService(repos, GGUFInspector(), provider)
-    runner = WorkflowRunner(llm=ModelsLLM(models, provider), files_dir=str(settings.home / "files"))
+    sandbox_runner = SandboxRunner()
+    sandbox = SandboxService(sandbox_runner, prefs)
+    runner = WorkflowRunner(limits=workflow_limits(prefs), llm=ModelsLLM(models, provider), code=sandbox,
+                            files_dir=str(settings.home / "files"))
+    prefs.listeners.append(lambda key, value: _apply_workflow_limit(runner, prefs, key))
     return Services(
         apps=apps,
         chat=ChatService(repos, apps, models, provider),
@@ -47,7 +54,8 @@ def build(settings: Settings | None = None) -> Services:
         tasks=TaskRunner(),
         workflows=WorkflowService(repos, apps, runner),
         dsl=DslService(repos, models, runner),
-        _closers=(runner.close, provider.unload_all, store.close),
+        sandbox=sandbox,
+        _closers=(runner.close, sandbox_runner.close, provider.unload_all, store.close),
     )
 
 
@@ -56,3 +64,16 @@ def _apply_preference(provider: LlamaCppProvider, settings: Settings, key: str, 
         provider.configure(n_ctx=value)
     elif key == "n_threads":
         provider.configure(n_threads=value or settings.n_threads)
+
+
+def workflow_limits(prefs: SettingsService) -> WorkflowLimits:
+    return WorkflowLimits(
+        max_steps=prefs.get("workflow_max_steps"), max_time_s=float(prefs.get("workflow_max_time_s")),
+        max_variable_bytes=prefs.get("workflow_max_variable_bytes"), max_workers=prefs.get("workflow_max_workers"),
+        max_loop_count=prefs.get("workflow_max_loop_count"), max_parallel=prefs.get("workflow_max_parallel"),
+    )
+
+
+def _apply_workflow_limit(runner: WorkflowRunner, prefs: SettingsService, key: str) -> None:
+    if key.startswith("workflow_"):
+        runner.limits = workflow_limits(prefs)

@@ -10,7 +10,8 @@ from studio import __version__
 from studio.core.errors import StudioError
 
 # Each module adds its sub-commands with register(subparsers); handlers receive (services, args).
-COMMAND_MODULES = ("studio.cli.apps", "studio.cli.chat", "studio.cli.models", "studio.cli.workflows")
+COMMAND_MODULES = ("studio.cli.apps", "studio.cli.chat", "studio.cli.models", "studio.cli.workflows",
+                   "studio.cli.sandbox")
 
 
 def build_parser() -> argparse.ArgumentParser:

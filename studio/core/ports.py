@@ -6,6 +6,7 @@ from collections.abc import Iterator, Sequence
 from typing import Protocol, runtime_checkable
 
 from studio.core.cancel import CancelToken
+from studio.core.code import CodeRequest, CodeResult, LanguageInfo
 from studio.core.entities import ChatTurn, GenerationChunk, GenerationParams, ModelInfo
 
 
@@ -38,3 +39,13 @@ class ModelInspector(Protocol):
     def inspect(self, path: str, *, source: str = "user") -> ModelInfo: ...
 
     def bundled_models(self) -> list[ModelInfo]: ...
+
+
+class CodeExecutor(Protocol):
+    """Runs a code node's code in isolation (the sandbox engine); a workflow node gets one in its run context."""
+
+    def run(self, request: CodeRequest) -> CodeResult:
+        """Run `main(**inputs)`; every failure, hostile or not, comes back as a result with `ok=False`."""
+        ...
+
+    def languages(self) -> list[LanguageInfo]: ...

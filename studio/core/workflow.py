@@ -95,7 +95,21 @@ class WorkflowFinished:
     conversation_variables: dict[str, Any] = field(default_factory=dict)  # their values after the run
 
 
-WorkflowEvent = WorkflowStarted | NodeStarted | NodeRetry | NodeFinished | WorkflowText | WorkflowFinished
+@dataclass(frozen=True, slots=True)
+class ContainerNext:
+    """An iteration starts its next item, or a loop its next round (Dify `iteration_next` / `loop_next`).
+    The container's own NodeStarted/NodeFinished are Dify's `*_started` / `*_completed`."""
+
+    node_id: str
+    node_type: str  # "iteration" or "loop"
+    title: str
+    index: int  # 0-based item index, or the number of the round about to run
+    output: Any = None  # loop: the loop's outputs so far (Dify `pre_loop_output`)
+    parent_id: str | None = None
+
+
+WorkflowEvent = (WorkflowStarted | NodeStarted | NodeRetry | NodeFinished | ContainerNext | WorkflowText
+                 | WorkflowFinished)
 
 
 class WorkflowLLM(Protocol):
@@ -151,3 +165,62 @@ class NodeRun(BaseModel):
     metadata: dict[str, Any] = Field(default_factory=dict)
     parent_id: str | None = None
     created_at: datetime
+
+
+# -- ports for the knowledge-retrieval and tool nodes (implemented by the knowledge engine and the plugins) ---
+
+@dataclass(frozen=True)
+class RetrievalRequest:
+    """What a knowledge-retrieval node asks for; the reranking and metadata mappings are the DSL's own."""
+
+    dataset_ids: tuple[str, ...]
+    query: str
+    mode: str = "multiple"  # "single": `model` picks one dataset; "multiple": search all, then rerank
+    top_k: int = 4
+    score_threshold: float | None = None
+    reranking: dict[str, Any] = field(default_factory=dict)  # reranking_enable/_mode/_model, weights
+    model: dict[str, Any] | None = None  # single mode's router model
+    metadata_filter: dict[str, Any] | None = None  # metadata_filtering_mode and _conditions
+
+
+class KnowledgePort(Protocol):
+    """How the knowledge-retrieval node reaches knowledge bases."""
+
+    def missing(self, dataset_ids: Sequence[str]) -> list[str]:
+        """The ids that name no knowledge base."""
+        ...
+
+    def retrieve(self, request: RetrievalRequest, cancel: CancelToken) -> list[dict[str, Any]]:
+        """Dify's result items: {content, title, metadata{_source, dataset_id, dataset_name, document_id,
+        document_name, segment_id, score, ...}}, best first."""
+        ...
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    provider_type: str  # builtin | plugin | api | workflow | mcp | ...
+    provider_id: str
+    provider_name: str
+    tool_name: str
+    configurations: dict[str, Any] = field(default_factory=dict)
+    parameters: dict[str, Any] = field(default_factory=dict)
+    credential_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ToolMessage:
+    """One message a tool yields: text, link, json, file (a core.files value) or variable (`name` = value)."""
+
+    kind: str
+    value: Any
+    name: str = ""
+
+
+class ToolPort(Protocol):
+    """How the tool node reaches tools (built-in, plugin, API and workflow tools)."""
+
+    def has_tool(self, provider_type: str, provider_id: str, tool_name: str) -> bool: ...
+
+    def invoke(self, call: ToolCall, cancel: CancelToken) -> Iterator[ToolMessage]:
+        """Run the tool; raise a StudioError with a readable message when it fails."""
+        ...

@@ -8,6 +8,7 @@ from studio.services.apps import AppService
 from studio.services.chat import ChatService, ConversationService
 from studio.services.dsl import DslService
 from studio.services.models import ModelService
+from studio.services.sandbox import SandboxService
 from studio.services.settings import SettingsService
 from studio.services.tasks import TaskRunner
 from studio.services.workflows import WorkflowService
@@ -23,6 +24,7 @@ class Services:
     tasks: TaskRunner
     workflows: WorkflowService
     dsl: DslService
+    sandbox: SandboxService
     _closers: tuple = ()
 
     def close(self) -> None:

@@ -5,12 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 from studio.core.errors import ValidationError
+from studio.services.sandbox import SANDBOX_PREFERENCES
 
 # key: (default, type, minimum, maximum)
 PREFERENCES: dict[str, tuple[Any, type, float | None, float | None]] = {
     "n_ctx": (4096, int, 256, 131072),
     "n_threads": (0, int, 0, 256),  # 0: as many as the machine has
     "stream_batch_ms": (16, int, 0, 500),
+    # workflow limits, Dify's defaults (WORKFLOW_MAX_EXECUTION_STEPS/_TIME, MAX_VARIABLE_SIZE, …)
+    "workflow_max_steps": (500, int, 1, 100000),
+    "workflow_max_time_s": (1200, int, 1, 86400),
+    "workflow_max_variable_bytes": (200 * 1024, int, 1024, 64 * 1024 * 1024),
+    "workflow_max_workers": (10, int, 1, 64),
+    "workflow_max_loop_count": (100, int, 1, 10000),
+    "workflow_max_parallel": (10, int, 1, 100),
+    **SANDBOX_PREFERENCES,  # code-node limits (Dify's CODE_MAX_* and the sandbox's own)
 }
 
 

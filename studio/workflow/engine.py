@@ -55,8 +55,20 @@ class GraphEngine:
         self.exceptions = 0
         self.tokens = 0
         self.text: list[str] = []
-        self._certain: dict[str, bool] = {}
+        self.certain: set[str] = set()
+        self._spread(graph.root_id)
         self.responses = ResponseCoordinator(self)
+        # Iteration and loop nodes run nested engines through ctx; their events come back through the top
+        # engine's inbox (a nested ctx arrives with `emit` already set by its container).
+        ctx.run_subgraph = self.nested
+        if ctx.emit is None:
+            ctx.emit = lambda event: self.inbox.put(("event", event))
+
+    def nested(self, container_id: str, start_node_id: str | None, ctx: RunContext,
+               executor: ThreadPoolExecutor) -> GraphEngine:
+        """An engine for one item or round of an iteration/loop; the container drives its run()."""
+        return GraphEngine(self.graph.subgraph(container_id, start_node_id), ctx, executor,
+                           parent_id=container_id, deadline=self.deadline)
 
     # -- queries used by the response coordinator -----------------------------------------------
     def is_settled(self, node_id: str) -> bool:
@@ -64,19 +76,26 @@ class GraphEngine:
 
     def is_certain(self, node_id: str) -> bool:
         """True when some path from the root reaches the node through taken branch edges only."""
-        if node_id == self.graph.root_id:
-            return True
-        if self._certain.get(node_id):
-            return True
-        for e in self.graph.in_edges.get(node_id, ()):
-            state = self.edge_state[e.id]
-            src = self.graph.nodes[e.source]
-            if state == SKIPPED or (src.is_branch and state != TAKEN):
+        return node_id in self.certain
+
+    @staticmethod
+    def _blocks(node: Node) -> bool:
+        """Edges out of a branch, or (as in Dify) an iteration/loop, are uncertain until taken."""
+        return node.is_branch or node.kind == "container"
+
+    def _spread(self, node_id: str) -> None:
+        """Grow the certain set from a node, through edges that cannot be skipped any more."""
+        stack = [node_id]
+        while stack:
+            n = stack.pop()
+            if n in self.certain:
                 continue
-            if self.is_certain(e.source):
-                self._certain[node_id] = True
-                return True
-        return False
+            self.certain.add(n)
+            blocks = self._blocks(self.graph.nodes[n])
+            for e in self.graph.out_edges.get(n, ()):
+                state = self.edge_state[e.id]
+                if state != SKIPPED and (state == TAKEN or not blocks):
+                    stack.append(e.target)
 
     # -- the loop -----------------------------------------------------------------------------------
     def run(self) -> Iterator[WorkflowEvent]:
@@ -109,6 +128,8 @@ class GraphEngine:
             _, node_id, name, text = msg
             yield from self._emit_text(self.responses.on_chunk(node_id, name, text))
         elif kind == "event":
+            if isinstance(msg[1], WorkflowText):  # answer text from inside an iteration or loop
+                self.text.append(msg[1].text)
             yield msg[1]
         elif kind == "retry":
             _, node, attempt, error = msg
@@ -123,7 +144,7 @@ class GraphEngine:
 
     # -- scheduling ---------------------------------------------------------------------------------
     def _submit(self, node_id: str, predecessor: str | None) -> Iterator[WorkflowEvent]:
-        if self.failed:
+        if self.failed or self.ctx.cancel.cancelled:
             return
         self.steps[0] += 1
         if self.steps[0] > self.ctx.limits.max_steps:
@@ -133,7 +154,10 @@ class GraphEngine:
         self.index += 1
         self.running[node_id] = self.index
         yield NodeStarted(node.id, node.type, node.title, self.index, predecessor, self.parent_id)
-        self.executor.submit(self._execute, node)
+        if node.inline and not node.config.retry_config.retry_enabled:
+            self._execute(node)  # reports through the inbox like a worker would
+        else:
+            self.executor.submit(self._execute, node)
 
     def _execute(self, node: Node) -> None:
         """Worker side: run the node with its retries; report everything through the inbox."""
@@ -147,7 +171,10 @@ class GraphEngine:
                     result = self._drain(node, result)
                 self.inbox.put(("done", node, result, None, time.perf_counter() - started))
                 return
-            except BaseException as exc:  # a node's failure is data for its error strategy
+            except (KeyboardInterrupt, SystemExit) as exc:  # Ctrl-C during an inline node: report, then honour it
+                self.inbox.put(("done", node, None, exc, time.perf_counter() - started))
+                raise
+            except Exception as exc:  # a node's failure is data for its error strategy
                 if not isinstance(exc, StudioError):
                     log.exception("node %s (%s) crashed", node.id, node.type)
                 can_retry = retry.retry_enabled and attempt < retry.max_retries and not self.ctx.cancel.cancelled
@@ -178,6 +205,7 @@ class GraphEngine:
             if error:
                 exc, error_type = NodeError(error, "VariableSizeError"), "VariableSizeError"
         if exc is not None:
+            result = result or getattr(exc, "partial", None)
             error = getattr(exc, "message", None) or str(exc) or type(exc).__name__
             error_type = getattr(exc, "error_type", type(exc).__name__)
             result, status = self._strategy(node, result, error, error_type)
@@ -211,15 +239,16 @@ class GraphEngine:
     def _strategy(self, node: Node, result, error: str, error_type: str) -> tuple[NodeResult, NodeStatus]:
         strategy = node.config.error_strategy
         fields = {"error_message": error, "error_type": error_type}
-        inputs = result.inputs if result else {}
+        trace = {"inputs": result.inputs, "process_data": result.process_data,
+                 "metadata": result.metadata} if result else {}
         if strategy == "fail-branch":
             self.exceptions += 1
-            return NodeResult(outputs=fields, inputs=inputs, handle="fail-branch"), NodeStatus.EXCEPTION
+            return NodeResult(outputs=fields, handle="fail-branch", **trace), NodeStatus.EXCEPTION
         if strategy == "default-value":
             self.exceptions += 1
             outputs = {dv.key: _parse_default(dv) for dv in node.config.default_value}
-            return NodeResult(outputs={**outputs, **fields}, inputs=inputs), NodeStatus.EXCEPTION
-        return NodeResult(outputs={}, inputs=inputs), NodeStatus.FAILED
+            return NodeResult(outputs={**outputs, **fields}, **trace), NodeStatus.EXCEPTION
+        return NodeResult(outputs={}, **trace), NodeStatus.FAILED
 
     def _take_edges(self, node: Node, handle: str) -> list[str]:
         branch = node.is_branch
@@ -227,6 +256,8 @@ class GraphEngine:
         for e in self.graph.out_edges.get(node.id, ()):
             self.edge_state[e.id] = TAKEN if (not branch or e.handle == handle) else SKIPPED
             targets.append(e.target)
+            if self._blocks(node) and node.id in self.certain and self.edge_state[e.id] == TAKEN:
+                self._spread(e.target)
         return self._ready(targets)
 
     def _ready(self, targets: list[str]) -> list[str]:

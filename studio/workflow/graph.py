@@ -41,6 +41,7 @@ class Graph:
             self.out_edges[e.source].append(e)
             self.in_edges[e.target].append(e)
         self.raw: dict[str, Any] = {}
+        self.inner: dict[tuple[str, str | None], Graph] = {}  # the levels inside iterations and loops
 
     @classmethod
     def from_dsl(cls, graph: dict[str, Any], *, container: str | None = None, root_id: str | None = None,
@@ -52,10 +53,12 @@ class Graph:
             raise ConfigError("workflow.graph.nodes and workflow.graph.edges must be lists")
         all_ids = {str(n.get("id")) for n in raw_nodes if isinstance(n, dict)}
         nodes = {}
-        for raw in raw_nodes:
-            node = _build_node(raw, tolerant)
-            if node is not None and node.parent_id == container:
+        built = [n for n in (_build_node(raw, tolerant) for raw in raw_nodes) if n is not None]
+        for node in built:
+            if node.parent_id == container:
                 nodes[node.id] = node
+            if node.kind == "container":  # an iteration/loop answers for what its inner nodes write
+                node.children = [n for n in built if n.parent_id == node.id]
         edges = _build_edges(raw_edges, all_ids, set(nodes))
         if root_id is None:
             roots = [n.id for n in nodes.values() if n.kind == "root" or n.type in CONTAINER_START_TYPES]
@@ -67,10 +70,16 @@ class Graph:
         g = cls(nodes, edges, root_id, all_ids)
         g.raw = graph
         g.validate()
+        for node in nodes.values():  # the inside of every iteration/loop is checked before anything runs
+            if node.kind == "container":
+                g.subgraph(node.id, getattr(node.config, "start_node_id", None))
         return g
 
     def subgraph(self, container_id: str, start_node_id: str | None) -> Graph:
-        return Graph.from_dsl(self.raw, container=container_id, root_id=start_node_id or None)
+        key = (container_id, start_node_id or None)
+        if key not in self.inner:
+            self.inner[key] = Graph.from_dsl(self.raw, container=container_id, root_id=start_node_id or None)
+        return self.inner[key]
 
     # -- validation ------------------------------------------------------------------------------
     def validate(self) -> None:
@@ -86,25 +95,27 @@ class Graph:
                     )
 
     def _check_cycles(self) -> None:
-        state: dict[str, int] = {}
-        path: list[str] = []
-
-        def visit(n: str) -> None:
-            state[n] = 1
-            path.append(n)
-            for e in self.out_edges.get(n, ()):
-                if state.get(e.target) == 1:
-                    loop = path[path.index(e.target):] + [e.target]
-                    raise ConfigError(f"The graph has a cycle: {' → '.join(loop)} (only loop and iteration "
-                                      "nodes may repeat work)")
-                if e.target not in state:
-                    visit(e.target)
-            path.pop()
-            state[n] = 2
-
-        for node_id in self.nodes:
-            if node_id not in state:
-                visit(node_id)
+        """Kahn's algorithm (no recursion, so long chains are fine); a leftover node lies on or after a cycle."""
+        indegree = {n: 0 for n in self.nodes}
+        for e in self.edges:
+            indegree[e.target] += 1
+        ready = [n for n, d in indegree.items() if d == 0]
+        while ready:
+            for e in self.out_edges.get(ready.pop(), ()):
+                indegree[e.target] -= 1
+                if indegree[e.target] == 0:
+                    ready.append(e.target)
+        remaining = {n for n, d in indegree.items() if d > 0}
+        if not remaining:
+            return
+        # Every leftover node has a leftover predecessor, so walking backwards must come round.
+        node, path, seen = min(remaining), [], {}
+        while node not in seen:
+            seen[node] = len(path)
+            path.append(node)
+            node = next(e.source for e in self.in_edges[node] if e.source in remaining)
+        loop = list(reversed(path[seen[node]:] + [node]))
+        raise ConfigError(f"The graph has a cycle: {' → '.join(loop)} (only loop and iteration nodes may repeat work)")
 
 
 def _build_node(raw: Any, tolerant: bool) -> Node | None:

@@ -21,9 +21,10 @@ class NodeError(StudioError):
 
     code = "node_error"
 
-    def __init__(self, message: str, error_type: str = "NodeError") -> None:
+    def __init__(self, message: str, error_type: str = "NodeError", *, partial: NodeResult | None = None) -> None:
         super().__init__(message)
         self.error_type = error_type
+        self.partial = partial  # inputs/process_data/metadata the failed node's trace still shows
 
 
 class ConfigError(StudioError):
@@ -113,7 +114,15 @@ class WorkflowLimits:
 
 @dataclass
 class RunContext:
-    """What a node may use while it runs. Engines reach models, code, knowledge and tools only through these."""
+    """What a node may use while it runs. Engines reach models, code, knowledge and tools only through these.
+
+    `extras` carries per-run data from the caller:
+    - "inputs": the Start node's input values (set by WorkflowRunner.run).
+    - "history": chatflow memory, a list of (query, answer) string pairs of the conversation's earlier turns,
+      oldest first, without the current sys.query. The services fill it in "advanced-chat" mode; LLM,
+      parameter-extractor and question-classifier nodes with `memory` read it (window.size keeps the last n
+      pairs). Absent or empty means no history; workflow mode never uses it.
+    """
 
     pool: VariablePool
     cancel: CancelToken
@@ -125,6 +134,7 @@ class RunContext:
     tools: Any = None
     files_dir: str = ""
     run_subgraph: Callable[..., Any] | None = None  # set by the engine for iteration and loop
+    emit: Callable[[Any], None] | None = None  # set by the engine: events of nested graphs reach the run's stream
     extras: dict[str, Any] = field(default_factory=dict)
 
 
@@ -134,6 +144,9 @@ class Node(ABC):
     type: ClassVar[str] = ""
     Config: ClassVar[type[NodeConfig]] = NodeConfig
     kind: ClassVar[str] = "executable"  # executable | branch | response | container | root
+    # Trivial in-memory nodes run on the engine's own thread: a thread hand-off costs more than the
+    # node, and the GIL would serialise them anyway. Nodes that wait (models, HTTP, code) keep False.
+    inline: ClassVar[bool] = False
 
     def __init__(self, node_id: str, config: NodeConfig, data: dict[str, Any], parent_id: str | None = None) -> None:
         self.id = node_id

@@ -41,12 +41,12 @@ class ResponseCoordinator:
         self.buffers: dict[tuple[str, ...], list[str]] = {}
         self.emitted: dict[tuple[str, ...], int] = {}  # characters of a streamed variable already sent
         self.text: list[str] = []
-        # Conversation variables can change mid-run: their value is final once every writer has settled.
-        self.writers: dict[str, set[str]] = {}
+        # Conversation and loop variables can change mid-run: their value is final once every writer has settled.
+        self.writers: dict[tuple[str, str], set[str]] = {}
         for nid, node in engine.graph.nodes.items():
             for sel in node.writes():
-                if len(sel) >= 2 and sel[0] == "conversation":
-                    self.writers.setdefault(sel[1], set()).add(nid)
+                if len(sel) >= 2:
+                    self.writers.setdefault((sel[0], sel[1]), set()).add(nid)
 
     def on_chunk(self, node_id: str, name: str, text: str) -> list[WorkflowText]:
         self.buffers.setdefault((node_id, name), []).append(text)
@@ -78,10 +78,11 @@ class ResponseCoordinator:
         source = sel[0]
         key = sel[:2]
         streamed = self.buffers.get(key)
-        if source == "conversation":
-            ready = all(self.engine.is_settled(w) for w in self.writers.get(sel[1], ()))
-        else:
-            ready = source in SPECIAL or self.engine.is_settled(source)
+        writers = self.writers.get((sel[0], sel[1]))
+        if writers is not None:
+            ready = all(self.engine.is_settled(w) for w in writers)
+        else:  # inside an iteration/loop, values of nodes outside it (the container's own too) are final
+            ready = source in SPECIAL or source not in self.engine.graph.nodes or self.engine.is_settled(source)
         if ready:
             value = to_text(self.pool.get_or(list(sel), ""))
             sent = self.emitted.get(key, 0) if streamed is not None and len(sel) == 2 else 0

@@ -17,6 +17,7 @@ class AnswerConfig(NodeConfig):
 @register
 class AnswerNode(Node):
     type = "answer"
+    inline = True
     Config = AnswerConfig
     kind = "response"
 

@@ -74,6 +74,7 @@ def apply(operation: str, current: Any, value: Any, constant: bool) -> Any:
 @register
 class AssignerNode(Node):
     type = "assigner"
+    inline = True
     Config = AssignerConfig
 
     def references(self) -> list[Selector]:

@@ -22,6 +22,7 @@ class EndConfig(NodeConfig):
 @register
 class EndNode(Node):
     type = "end"
+    inline = True
     Config = EndConfig
     kind = "response"
 

@@ -28,6 +28,7 @@ class IfElseConfig(NodeConfig):
 @register
 class IfElseNode(Node):
     type = "if-else"
+    inline = True
     Config = IfElseConfig
     kind = "branch"
 

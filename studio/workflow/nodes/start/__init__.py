@@ -16,6 +16,7 @@ class StartConfig(NodeConfig):
 @register
 class StartNode(Node):
     type = "start"
+    inline = True
     Config = StartConfig
     kind = "root"
 

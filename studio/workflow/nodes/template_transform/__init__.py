@@ -29,6 +29,7 @@ class TemplateConfig(NodeConfig):
 @register
 class TemplateTransformNode(Node):
     type = "template-transform"
+    inline = True
     Config = TemplateConfig
 
     def __init__(self, *args, **kwargs) -> None:
@@ -51,8 +52,9 @@ class TemplateTransformNode(Node):
         inputs = {v.variable: ctx.pool.get_or(v.value_selector) for v in self.config.variables}
         try:
             text = self._template().render(**inputs)
-        except TemplateError as exc:
-            raise NodeError(f"Template rendering failed: {exc}", "TemplateTransformError") from None
+        except Exception as exc:  # user templates can raise anything (1/0, bad filters, sandbox refusals)
+            raise NodeError(f"Template rendering failed: {type(exc).__name__}: {exc}",
+                            "TemplateTransformError") from None
         limit = ctx.limits.template_max_length
         if len(text) > limit:
             raise NodeError(f"Output length exceeds {limit} characters", "TemplateTransformError")

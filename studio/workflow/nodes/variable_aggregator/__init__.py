@@ -41,6 +41,7 @@ def _first(ctx: RunContext, selectors: list[list[str]]) -> Any:
 @register
 class VariableAggregatorNode(Node):
     type = "variable-aggregator"
+    inline = True
     Config = AggregatorConfig
 
     def _grouped(self) -> bool:

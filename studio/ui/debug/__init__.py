@@ -1,0 +1,1 @@
+"""Debug & Preview: try a Chatbot or a Text generator while editing it, with streamed answers and stats."""

@@ -1,0 +1,254 @@
+"""The Studio page: the app list with create, rename, duplicate and delete, and the editor of the open app."""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QHBoxLayout, QInputDialog, QLineEdit, QMenu, QMessageBox, QStackedWidget, QVBoxLayout, QWidget,
+)
+
+from studio.core.entities import App
+from studio.core.errors import StudioError
+from studio.ui.app_cards import APP_ROLE, AppGrid
+from studio.ui.app_dialog import AppDialog
+from studio.ui.editor.app_editor import AppEditor
+from studio.ui.icons import icon
+from studio.ui.theme import button, label
+
+log = logging.getLogger(__name__)
+
+
+class StudioPage(QStackedWidget):
+    """Index 0 is the app list; index 1 the editor of one app."""
+
+    title_changed = Signal(str)
+
+    def __init__(self, services, bridge, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.services, self.bridge = services, bridge
+        self.editor: AppEditor | None = None
+        self.dialog: QWidget | None = None  # the open create/rename/delete dialog, if any
+        self.list_page = self._build_list()
+        self.addWidget(self.list_page)
+        self.refresh()
+
+    # -- the list ----------------------------------------------------------------------------------
+    def _build_list(self) -> QWidget:
+        page = QWidget()
+        page.setObjectName("PageRoot")
+        self.grid = AppGrid()
+        self.count_label = label("", "muted")
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Search apps")
+        self.search.setClearButtonEnabled(True)
+        self.search.setFixedWidth(220)
+        self.search.textChanged.connect(lambda _t: self.refresh())
+        self.create_button = button("Create app", primary=True, tip="Create a new app (Ctrl+N)")
+        self.create_button.setIcon(icon("plus", "#FFFFFF"))
+        self.create_button.clicked.connect(self.create_app)
+        self.open_button, self.rename_button = button("Open"), button("Rename")
+        self.duplicate_button, self.delete_button = button("Duplicate"), button("Delete", danger=True)
+        self.open_button.clicked.connect(lambda: self._with_current(self.open_app))
+        self.rename_button.clicked.connect(lambda: self._with_current(self.rename_app))
+        self.duplicate_button.clicked.connect(lambda: self._with_current(self.duplicate_app))
+        self.delete_button.clicked.connect(lambda: self._with_current(self.delete_app))
+        self.empty_label = label("No apps yet. Create a Chatbot or a Text generator to get started.", "muted")
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.grid.itemActivated.connect(lambda item: self.open_app(item.data(APP_ROLE)))
+        self.grid.customContextMenuRequested.connect(self._context_menu)
+        self.grid.itemSelectionChanged.connect(self._update_buttons)
+        self._add_list_actions(page)
+        return self._lay_out_list(page)
+
+    def _lay_out_list(self, page: QWidget) -> QWidget:
+        header = QHBoxLayout()
+        titles = QVBoxLayout()
+        titles.setSpacing(2)
+        titles.addWidget(label("Studio", "title"))
+        titles.addWidget(self.count_label)
+        header.addLayout(titles)
+        header.addStretch(1)
+        header.addWidget(self.search)
+        header.addWidget(self.create_button)
+        actions = QHBoxLayout()
+        for b in (self.open_button, self.rename_button, self.duplicate_button, self.delete_button):
+            actions.addWidget(b)
+        actions.addStretch(1)
+        actions.addWidget(label("Double-click a card to open it; right-click for more.", "hint"))
+        column = QVBoxLayout(page)
+        column.setContentsMargins(24, 20, 24, 12)
+        column.setSpacing(12)
+        column.addLayout(header)
+        column.addLayout(actions)
+        column.addWidget(self.empty_label)
+        column.addWidget(self.grid, 1)
+        return page
+
+    def _add_list_actions(self, page: QWidget) -> None:
+        for keys, slot in ((QKeySequence(Qt.Key.Key_F2), self.rename_app),
+                           (QKeySequence(QKeySequence.StandardKey.Delete), self.delete_app),
+                           (QKeySequence("Ctrl+D"), self.duplicate_app)):
+            action = QAction(page)
+            action.setShortcut(keys)
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            action.triggered.connect(lambda _=False, s=slot: self._with_current(s))
+            page.addAction(action)
+
+    def refresh(self, select_id: str | None = None) -> None:
+        """Listing apps is one quick indexed query, so it runs here rather than on a worker."""
+        try:
+            apps = self.services.apps.list()
+        except StudioError as exc:
+            self.count_label.setText(exc.message)
+            return
+        needle = self.search.text().strip().lower()
+        shown = [a for a in apps if not needle or needle in a.name.lower() or needle in a.description.lower()]
+        self.grid.set_apps(shown, select_id)
+        self.count_label.setText(f"{len(apps)} app{'s' if len(apps) != 1 else ''}")
+        self.empty_label.setVisible(not apps)
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        has = self.grid.current_app() is not None
+        for b in (self.open_button, self.rename_button, self.duplicate_button, self.delete_button):
+            b.setEnabled(has)
+
+    def _with_current(self, action) -> None:
+        app = self.grid.current_app()
+        if app is not None:
+            action(app)
+
+    def _context_menu(self, pos) -> None:
+        item = self.grid.itemAt(pos)
+        if item is None:
+            menu = QMenu(self)
+            menu.addAction("Create app…", self.create_app)
+            menu.popup(self.grid.viewport().mapToGlobal(pos))
+            return
+        self.grid.setCurrentItem(item)
+        app = self.grid.current_app()
+        menu = QMenu(self)
+        menu.addAction("Open", lambda: self.open_app(app))
+        menu.addAction("Rename…", lambda: self.rename_app(app))
+        menu.addAction("Duplicate", lambda: self.duplicate_app(app))
+        menu.addSeparator()
+        menu.addAction("Delete…", lambda: self.delete_app(app))
+        menu.popup(self.grid.viewport().mapToGlobal(pos))
+        self.context_menu = menu
+
+    # -- actions -----------------------------------------------------------------------------------
+    def create_app(self) -> AppDialog:
+        def submit(values: dict) -> str | None:
+            try:
+                app = self.services.apps.create(values.pop("name"), values.pop("mode"), **values)
+            except StudioError as exc:
+                return exc.message
+            self.refresh(select_id=app.id)
+            self.open_app(app)
+            return None
+
+        self.setCurrentIndex(0)
+        return self._show_dialog(AppDialog(submit, parent=self))
+
+    def edit_app_info(self, app: App) -> AppDialog:
+        def submit(values: dict) -> str | None:
+            try:
+                updated = self.services.apps.update(app.id, **values)
+            except StudioError as exc:
+                return exc.message
+            self.refresh(select_id=updated.id)
+            if self.editor is not None and self.editor.app.id == updated.id:
+                self.editor.set_app_info(updated)
+                self.title_changed.emit(updated.name)
+            return None
+
+        return self._show_dialog(AppDialog(submit, app=app, parent=self))
+
+    def rename_app(self, app: App) -> QInputDialog:
+        dialog = QInputDialog(self)
+        dialog.setWindowTitle("Rename app")
+        dialog.setLabelText("New name:")
+        dialog.setTextValue(app.name)
+        dialog.textValueSelected.connect(lambda name: self._rename(app, name))
+        return self._show_dialog(dialog)
+
+    def _rename(self, app: App, name: str) -> None:
+        try:
+            self.services.apps.rename(app.id, name)
+        except StudioError as exc:
+            self._warn("Could not rename the app", exc.message)
+        self.refresh(select_id=app.id)
+
+    def duplicate_app(self, app: App) -> App | None:
+        try:
+            copy = self.services.apps.duplicate(app.id)
+        except StudioError as exc:
+            self._warn("Could not duplicate the app", exc.message)
+            return None
+        self.refresh(select_id=copy.id)
+        return copy
+
+    def delete_app(self, app: App) -> QMessageBox:
+        box = QMessageBox(QMessageBox.Icon.Warning, "Delete app",
+                          f"Delete “{app.name}” with all its conversations and logs?\nThis cannot be undone.",
+                          QMessageBox.StandardButton.Cancel, self)
+        confirm = box.addButton("Delete", QMessageBox.ButtonRole.DestructiveRole)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.buttonClicked.connect(lambda clicked: clicked is confirm and self._delete(app))
+        return self._show_dialog(box)
+
+    def _delete(self, app: App) -> None:
+        try:
+            self.services.apps.delete(app.id)
+        except StudioError as exc:
+            self._warn("Could not delete the app", exc.message)
+        if self.editor is not None and self.editor.app.id == app.id:
+            self.close_editor()
+        self.refresh()
+
+    def _show_dialog(self, dialog):
+        # open(), not exec(): the window stays responsive and tests can drive the dialog.
+        self.dialog = dialog
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
+    def _warn(self, title: str, message: str) -> None:
+        self._show_dialog(QMessageBox(QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok, self))
+
+    # -- the editor --------------------------------------------------------------------------------
+    def open_app(self, app: App | None) -> AppEditor | None:
+        if app is None:
+            return None
+        self.close_editor()
+        try:
+            app = self.services.apps.get(app.id)  # the card may be stale
+        except StudioError as exc:
+            self._warn("Could not open the app", exc.message)
+            self.refresh()
+            return None
+        self.editor = AppEditor(self.services, self.bridge, app, self)
+        self.editor.back_requested.connect(self.close_editor)
+        self.editor.info_requested.connect(lambda: self.edit_app_info(self.editor.app))
+        self.addWidget(self.editor)
+        self.setCurrentWidget(self.editor)
+        self.title_changed.emit(app.name)
+        return self.editor
+
+    def close_editor(self) -> None:
+        if self.editor is None:
+            return
+        editor, self.editor = self.editor, None
+        editor.shutdown()
+        self.removeWidget(editor)
+        editor.deleteLater()
+        self.setCurrentIndex(0)
+        self.refresh()
+        self.title_changed.emit("")
+
+    def shutdown(self) -> None:
+        if self.editor is not None:
+            self.editor.shutdown()
