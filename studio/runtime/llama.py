@@ -216,11 +216,12 @@ class LlamaCppProvider:
                 break
             cached += 1
         llm.n_tokens = cached
-        for i in range(cached, len(tokens) - 1, PREFILL_BATCH):
+        # The last batch is left to generate(), which evaluates it anyway: one decode call fewer per answer.
+        for i in range(cached, len(tokens) - PREFILL_BATCH, PREFILL_BATCH):
             if stopped():
                 return False
-            llm.eval(tokens[i:min(i + PREFILL_BATCH, len(tokens) - 1)])
-        return True
+            llm.eval(tokens[i:i + PREFILL_BATCH])
+        return not stopped()
 
     def _generate(self, loaded: _Loaded, turns, params: GenerationParams, stopped,
                   keep_first: int) -> Iterator[GenerationChunk]:

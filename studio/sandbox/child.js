@@ -137,7 +137,9 @@ process.on('uncaughtException', fail);
 process.on('unhandledRejection', fail);
 
 fs.writeSync(resultFd, '\x06'); // ready: confined and waiting
-const request = JSON.parse(fs.readFileSync(0, 'utf8') || '{}');
+const raw = fs.readFileSync(0, 'utf8');
+if (!raw) process.exit(0); // the parent went away (or closed an idle pool): nothing to run
+const request = JSON.parse(raw);
 captureOutput();
 for (const key of Object.keys(process.env)) delete process.env[key];
 let entry;

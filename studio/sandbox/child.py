@@ -56,8 +56,12 @@ def main() -> None:
     if cfg["language"] == "javascript":
         exec_node(cfg, layers, problems)
     forget_ctypes()
+    import linecache  # noqa: F401  (the run needs it; importing it here keeps it off the critical path)
     os.write(fd, b"\x06")  # ready: confined and waiting
-    request = json.loads(sys.stdin.buffer.read() or b"{}")
+    raw = sys.stdin.buffer.read()
+    if not raw:  # the parent went away (or closed an idle pool): nothing to run
+        os._exit(0)
+    request = json.loads(raw)
     set_cpu_limit(request.get("cpu_time_s", 10))
     message = run_python(cfg, request, guard)
     message.update(layers=layers + (["audit-hook"] if cfg.get("guard", True) else []), problems=problems,
@@ -106,7 +110,7 @@ def set_cpu_limit(seconds: float) -> None:
 
 
 def run_python(cfg: dict, request: dict, guard) -> dict:
-    import linecache  # imported late: the warm child should start fast
+    import linecache
 
     code = request.get("code", "")
     linecache.cache["<code>"] = (len(code), None, code.splitlines(True), "<code>")

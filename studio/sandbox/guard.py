@@ -67,6 +67,7 @@ class _Policy:
         self.forbidden = frozenset(cfg["forbidden_modules"])
         self.allowed = frozenset(cfg["allowed_modules"])
         self.stdlib = frozenset(sys.stdlib_module_names)
+        self.stdlib_dirs = tuple(d.rstrip("/") + "/" for d in cfg.get("stdlib", ()))
         self.pid = os.getpid()
         self.getframe, self.realpath, self.abspath = sys._getframe, posixpath.realpath, posixpath.abspath
 
@@ -78,14 +79,15 @@ class _Policy:
             why = "it can escape the sandbox" if top not in ("socket", "_socket", "ssl", "_ssl") else \
                 "this code node has no network access"
             raise ModuleNotAllowed(f"import of '{name}' is not allowed in a code node: {why}")
-        raise ModuleNotAllowed(f"import of '{name}' is not allowed in a code node: it is not on the allowed "
-                               "module list (Settings → sandbox_python_modules)")
+        raise ModuleNotAllowed(f"import of '{name}' is not allowed in a code node: it is not installed or not on "
+                               "the allowed module list (Settings → sandbox_python_modules)")
 
     def hook(self, event: str, args: tuple) -> None:
         if event == "open":
             self._check_path(args[0], self._writes(args[1], args[2]))
         elif event.startswith("ctypes."):
-            raise SandboxDenied("subprocess", "ctypes is not allowed in a code node")
+            if self._from_user_code():  # an allowed package (numpy...) may use ctypes for itself
+                raise SandboxDenied("subprocess", "ctypes is not allowed in a code node")
         elif event in SPAWN_EVENTS:
             raise SandboxDenied("subprocess", f"starting processes is not allowed in a code node ({event})")
         elif event == "socket.__new__":
@@ -127,6 +129,18 @@ class _Policy:
         verb = "write" if write else "read"
         raise SandboxDenied("filesystem", f"a code node may not {verb} {path} (only its temporary directory "
                                           "and the language runtime are visible)")
+
+    def _from_user_code(self) -> bool:
+        """Is the nearest caller outside the standard library the user's code (not an allowed package)?"""
+        frame = self.getframe(2)
+        while frame is not None:
+            name = frame.f_code.co_filename
+            if name == "<code>":
+                return True
+            if not (name.startswith(self.stdlib_dirs) or name.startswith("<frozen ")):
+                return False
+            frame = frame.f_back
+        return True
 
     def check_import(self, name: str) -> None:
         """An import that reached the finders (not cached): refuse it only when user code asked for it."""

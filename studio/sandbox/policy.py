@@ -149,7 +149,7 @@ def child_config(profile: Profile, tmp: str, result_fd: int, limits: CodeLimits)
                    "max_file_size_mb": profile.max_file_size_mb, "disk_quota_mb": profile.disk_quota_mb,
                    "cpu_time_s": profile.cpu_time_s, "max_depth": limits.max_depth},
         "allowed_modules": list(js_modules if node else profile.modules), "forbidden_modules": list(forbidden),
-        "sys_path": extra,
+        "sys_path": extra, "stdlib": list(stdlib_dirs()),
     }
 
 
@@ -162,8 +162,11 @@ def node_flags(profile: Profile, tmp: str) -> list[str]:
 def precompile() -> None:
     """Write the bytecode of the modules the child loads by path, so each child skips compiling them."""
     for name in ("confine", "syscalls", "guard"):
+        source = HERE / f"{name}.py"
+        cached = Path(importlib.util.cache_from_source(str(source)))
         try:
-            py_compile.compile(str(HERE / f"{name}.py"), doraise=True)
+            if not cached.exists() or cached.stat().st_mtime < source.stat().st_mtime:
+                py_compile.compile(str(source), doraise=True)
         except (OSError, py_compile.PyCompileError):
             pass  # a read-only install: children compile in memory, a few milliseconds slower
 

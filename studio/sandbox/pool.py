@@ -26,8 +26,8 @@ class WarmPool:
         self.failures = 0
 
     def take(self) -> Child | None:
-        """A ready child, or None (the caller starts one itself and calls `refill()` after its run: a
-        one-shot caller such as the CLI then never pays for children it will not use)."""
+        """A ready child, or None (the caller starts one itself). The caller calls `refill()` once its run is
+        over, so the next child's start-up does not compete with the run for the CPU."""
         child = None
         with self._lock:
             while self._idle and child is None:
@@ -36,8 +36,6 @@ class WarmPool:
                     child = candidate
                 else:
                     candidate.close()
-        if child is not None:
-            self.refill()
         return child
 
     def refill(self) -> None:

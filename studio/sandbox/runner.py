@@ -19,6 +19,7 @@ from studio.sandbox.report import build_result
 
 log = logging.getLogger(__name__)
 MAX_PROFILES = 3
+ROOT_PREFIX = "studio-sandbox-"  # + the owning process id, so that leftovers of a crash can be recognised
 WINDOWS = "Code nodes cannot run on Windows yet: the sandbox needs Linux or macOS (on Windows, run Studio in WSL)"
 
 
@@ -34,9 +35,7 @@ class SandboxRunner:
         self._pools: OrderedDict[Profile, WarmPool] = OrderedDict()
         self._lock = threading.Lock()
         self._closed = False
-        # Work dirs live under one root per runner; others may pass (0711) but not list it.
-        self.work_root = tempfile.mkdtemp(prefix="studio-sandbox-")
-        os.chmod(self.work_root, 0o711)
+        self._work_root: str | None = None
         precompile()
 
     def languages(self) -> list[LanguageInfo]:
@@ -48,40 +47,47 @@ class SandboxRunner:
                 LanguageInfo(language=CodeLanguage.JAVASCRIPT, available=node is not None,
                              version=detail if node else "", detail=node or detail)]
 
+    @property
+    def work_root(self) -> str:
+        """Where the children's work dirs live, one root per runner (made on first use, gone after close());
+        others may pass through it (0711) but not list it."""
+        with self._lock:
+            if self._work_root is None and not self._closed:
+                _remove_stale_roots()
+                self._work_root = tempfile.mkdtemp(prefix=f"{ROOT_PREFIX}{os.getpid()}-")
+                os.chmod(self._work_root, 0o711)
+            return self._work_root or ""
+
     def run(self, request: CodeRequest) -> CodeResult:
         """Run `main(**inputs)` in a fresh confined child; never raises for anything the code does."""
         limits = request.limits or self.limits
         if os.name != "posix":
-            return CodeResult(ok=False, error=WINDOWS, error_type="CodeExecutionError")
+            return _failed(WINDOWS)
         if request.language == CodeLanguage.JAVASCRIPT and node_binary()[0] is None:
-            return CodeResult(ok=False, error=node_binary()[1], error_type="CodeExecutionError")
+            return _failed(node_binary()[1])
         try:
             payload = json.dumps({"code": request.code, "inputs": request.inputs,
                                   "cpu_time_s": limits.cpu_time_s}, ensure_ascii=False).encode()
         except (TypeError, ValueError) as exc:
-            return CodeResult(ok=False, error=f"The node's inputs are not JSON serializable: {exc}",
-                              error_type="CodeExecutionError")
+            return _failed(f"The node's inputs are not JSON serializable: {exc}")
         modules = self.python_modules if request.language == CodeLanguage.PYTHON3 else ()
         profile = Profile.of(request.language, request.allow_network, limits, modules)
         pool = self._pool(profile) if self.pool_size > 0 else None
         child = pool.take() if pool is not None else None
-        cold = child is None
-        if cold:
+        if child is None:
             try:
-                child = Child(profile, limits, None if self._closed else self.work_root)
+                child = Child(profile, limits, None if self._closed else self.work_root)  # closed: system tmp
             except OSError as exc:
                 log.exception("could not start a sandbox child")
-                return CodeResult(ok=False, error=f"Code execution service is unavailable: {exc}",
-                                  error_type="CodeExecutionError")
+                return _failed(f"Code execution service is unavailable: {exc}")
         outcome = child.run(payload, limits.wall_time_s, limits)
-        if pool is not None and cold:
-            pool.refill()
+        if pool is not None:
+            pool.refill()  # now, not before the run: a child starting up would compete with it for the CPU
         try:
             result = build_result(outcome, request, limits)
         except Exception:  # a bug here must not reach the workflow engine as an exception
             log.exception("could not interpret a sandbox run")
-            result = CodeResult(ok=False, error="Code execution failed: the sandbox could not read the result",
-                                error_type="CodeExecutionError")
+            return _failed("Code execution failed: the sandbox could not read the result")
         log.debug("code node ran in %.1f ms (ok=%s, limit=%s)", result.duration_ms, result.ok, result.limit)
         return result
 
@@ -135,4 +141,34 @@ class SandboxRunner:
             pools, self._pools = list(self._pools.values()), OrderedDict()
         for pool in pools:
             pool.close()
-        shutil.rmtree(self.work_root, ignore_errors=True)
+        if self._work_root is not None:
+            shutil.rmtree(self._work_root, ignore_errors=True)
+
+
+def _remove_stale_roots() -> None:
+    """Work roots of Studio processes that died without closing their runner (a crash, kill -9)."""
+    tmp = tempfile.gettempdir()
+    for name in os.listdir(tmp):
+        pid = name[len(ROOT_PREFIX):].partition("-")[0] if name.startswith(ROOT_PREFIX) else ""
+        path = os.path.join(tmp, name)
+        if not pid.isdigit() or _alive(int(pid)):
+            continue
+        try:
+            if os.lstat(path).st_uid == os.geteuid():
+                shutil.rmtree(path, ignore_errors=True)
+        except OSError:
+            pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _failed(error: str) -> CodeResult:
+    return CodeResult(ok=False, error=error, error_type="CodeExecutionError")

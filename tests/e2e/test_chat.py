@@ -47,7 +47,7 @@ def test_capital_of_france_streams_paris(services):
 
 def test_conversation_survives_restart_and_keeps_history(home):
     services = build(Settings(home=home))
-    app = chat_app(services)
+    app = chat_app(services, max_tokens=64)
     started, _, first = run(services.chat.send(app.id, "My name is Zoltan. Remember it."))
     services.close()
 

@@ -87,6 +87,9 @@ def test_languages_and_a_missing_node(monkeypatch, tmp_path):
 def test_allowed_third_party_modules_are_configurable(run):
     assert run("import jinja2\ndef main():\n    return {'x': jinja2.Template('{{ a }}!').render(a=1)}\n").outputs \
         == {"x": "1!"}  # Dify's sandbox allows jinja2; it is installed here
+    # numpy loads native code through ctypes and starts BLAS threads: allowed for itself, not for the user's code
+    assert run("import numpy as np\ndef main():\n    a = np.ones((200, 200))\n    return {'s': float((a @ a).sum())}\n"
+               ).outputs == {"s": 8_000_000.0}
     result = run("import yaml\ndef main():\n    return {}\n")  # installed, but not on the list
     assert result.limit == LimitKind.MODULE and "sandbox_python_modules" in result.error
     strict = SandboxRunner(limits=LIMITS, python_modules=(), pool_size=0)
@@ -148,7 +151,7 @@ def test_close_stops_the_pool_and_later_runs_still_work():
     assert runner.run(CodeRequest(code="def main():\n    return {}\n")).ok
     runner.warm()
     runner.close()
-    assert not os.path.exists(runner.work_root)
+    assert runner.work_root and not os.path.exists(runner.work_root)
     assert runner.run(CodeRequest(code="def main():\n    return {'after': True}\n")).outputs == {"after": True}
 
 
@@ -169,3 +172,23 @@ def test_settings_configure_the_sandbox(services):
         sandbox.run_code("   ")
     langs = {lang.language.value for lang in sandbox.languages() if lang.available}
     assert "python3" in langs
+
+
+def test_work_roots_left_by_a_killed_studio_are_removed(tmp_path):
+    """A Studio killed mid-run (kill -9) cannot clean up; the next runner removes what it left."""
+    import subprocess
+    import sys
+    import tempfile
+
+    script = ("import os, signal\nfrom studio.sandbox import SandboxRunner\nfrom studio.core.code import CodeRequest\n"
+              "r = SandboxRunner(pool_size=1)\nr.run(CodeRequest(code='def main():\\n    return {}\\n'))\n"
+              "print(r.work_root, flush=True)\nos.kill(os.getpid(), signal.SIGKILL)\n")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    left = proc.stdout.strip()
+    assert left.startswith(tempfile.gettempdir()) and os.path.isdir(left)
+    runner = SandboxRunner(limits=LIMITS, pool_size=0)
+    try:
+        assert runner.run(CodeRequest(code="def main():\n    return {}\n")).ok
+        assert not os.path.exists(left)
+    finally:
+        runner.close()
