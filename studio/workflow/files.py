@@ -9,7 +9,6 @@ import tempfile
 import uuid
 from typing import Any
 
-import httpx
 
 from studio.core.files import make_file
 
@@ -39,6 +38,8 @@ def load_bytes(file: dict[str, Any], *, max_bytes: int = DOWNLOAD_MAX_BYTES, tim
 
 
 def _download(url: str, max_bytes: int, timeout: float) -> bytes:
+    import httpx  # only when a file must be fetched: it costs start-up time otherwise
+
     try:
         with httpx.stream("GET", url, follow_redirects=True, timeout=timeout) as response:
             response.raise_for_status()

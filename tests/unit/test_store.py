@@ -78,3 +78,30 @@ def test_settings_round_trip(tmp_path):
     store.repos.settings.set("k", 5)
     assert store.repos.settings.get("k") == 5
     assert store.repos.settings.get("missing", "d") == "d"
+
+
+def test_known_revisions_match_the_migration_scripts():
+    from alembic.script import ScriptDirectory
+
+    from studio.store.database import KNOWN_REVISIONS, SCHEMA_HEAD, _alembic_config
+
+    script = ScriptDirectory.from_config(_alembic_config())
+    assert set(KNOWN_REVISIONS) == {r.revision for r in script.walk_revisions()}
+    assert (SCHEMA_HEAD,) == tuple(script.get_heads())
+
+
+def test_old_database_is_upgraded_keeping_its_data(tmp_path):
+    from alembic import command
+
+    from studio.store.database import _alembic_config
+
+    path = tmp_path / "old.db"
+    store = Store(path)
+    app = make_app(store)
+    cfg = _alembic_config()
+    with store.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0001")
+    store.close()
+    assert Store(path).schema_revision() == ("0002",)
+    assert Store(path).repos.apps.get(app.id).name == "A"

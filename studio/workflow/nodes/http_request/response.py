@@ -5,11 +5,13 @@ from __future__ import annotations
 import mimetypes
 from dataclasses import dataclass
 from email.message import Message
-
-import httpx
+from typing import TYPE_CHECKING
 
 from studio.core.cancel import CancelToken
 from studio.workflow.node import NodeError
+
+if TYPE_CHECKING:
+    import httpx
 from studio.workflow.nodes.http_request.config import MAX_BINARY_SIZE, MAX_TEXT_SIZE
 from studio.workflow.nodes.http_request.request import Request
 
@@ -82,6 +84,8 @@ def is_file(headers: dict[str, str], head: bytes) -> bool:
 
 def send(request: Request, *, timeout: tuple[float, float, float], verify: bool, cancel: CancelToken) -> Response:
     """Send, following redirects; read at most the binary cap, then apply the cap for the kind of content."""
+    import httpx  # imported when a request is sent, not when Studio starts
+
     connect, read, write = timeout
     try:
         with httpx.Client(verify=verify, follow_redirects=True,
