@@ -100,6 +100,7 @@ class GGUFInspector:
 
     def __init__(self) -> None:
         self._cache: dict[tuple[str, int, int], ModelInfo] = {}
+        self._bundled: list[ModelInfo] | None = None  # packages do not change under a running Studio
 
     def inspect(self, path: str, *, source: str = "user") -> ModelInfo:
         p = Path(path).expanduser()
@@ -137,6 +138,11 @@ class GGUFInspector:
         return info
 
     def bundled_models(self) -> list[ModelInfo]:
+        if self._bundled is None:
+            self._bundled = self._find_bundled()
+        return list(self._bundled)
+
+    def _find_bundled(self) -> list[ModelInfo]:
         found: list[ModelInfo] = []
         for package in STARTER_PACKAGES:
             try:

@@ -10,7 +10,7 @@ from studio.services.sandbox import SANDBOX_PREFERENCES
 # key: (default, type, minimum, maximum)
 PREFERENCES: dict[str, tuple[Any, type, float | None, float | None]] = {
     "n_ctx": (4096, int, 256, 131072),
-    "n_threads": (0, int, 0, 256),  # 0: as many as the machine has
+    "n_threads": (0, int, 0, 256),  # 0: automatic (all cores but one)
     "stream_batch_ms": (16, int, 0, 500),
     # workflow limits, Dify's defaults (WORKFLOW_MAX_EXECUTION_STEPS/_TIME, MAX_VARIABLE_SIZE, …)
     "workflow_max_steps": (500, int, 1, 100000),

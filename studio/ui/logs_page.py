@@ -31,7 +31,7 @@ class LogsPage(QWidget):
         self.services, self.bridge = services, bridge
         self.messages: list[Message] = []
         self.app_names: dict[str, str] = {}
-        self.loading = False
+        self.loading = self._again = False
         self.app_filter = QComboBox()
         self.app_filter.setMinimumWidth(200)
         self.app_filter.addItem("All apps", None)
@@ -96,18 +96,22 @@ class LogsPage(QWidget):
 
     def refresh(self) -> None:
         if self.loading:
+            self._again = True  # the filter changed mid-load: load once more when this one lands
             return
-        self.loading = True
+        self.loading, self._again = True, False
         app_id = self.app_filter.currentData()
         self.bridge.call(lambda: (self.services.apps.list(), self.services.conversations.recent_messages(app_id, LIMIT)),
                          self._loaded, self._failed)
 
     def _failed(self, message: str) -> None:
-        self.loading = False
+        self.loading = self._again = False
         self.count_label.setText(message)
 
     def _loaded(self, result: tuple[list[App], list[Message]]) -> None:
         self.loading = False
+        if self._again:
+            self.refresh()
+            return
         apps, self.messages = result
         self.app_names = {a.id: a.name for a in apps}
         self._fill_filter(apps)

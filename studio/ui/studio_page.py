@@ -162,6 +162,7 @@ class StudioPage(QStackedWidget):
             self.refresh(select_id=updated.id)
             if self.editor is not None and self.editor.app.id == updated.id:
                 self.editor.set_app_info(updated)
+                self.editor.debug.set_app(updated)
                 self.title_changed.emit(updated.name)
             return None
 

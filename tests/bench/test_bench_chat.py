@@ -16,6 +16,7 @@ QUERIES = [f"Write a long story about a {animal} who learns to fly." for animal 
            ("dragon", "turtle", "cat", "whale", "snail", "horse")]
 MAX_TOKENS = 256
 N_CTX = 4096
+THREADS = 2  # both sides alike; Studio's default leaves one core free (see core/settings.py)
 
 
 def _rate(n_tokens: int, ttft: float, total: float) -> float:
@@ -49,13 +50,14 @@ def studio_run(services, app_id: str, query: str) -> tuple[float, float, int]:
 
 
 def test_chat_throughput_vs_raw_llama_cpp(tmp_path, report):
-    services = build(Settings(home=tmp_path, n_ctx=N_CTX))
+    services = build(Settings(home=tmp_path, n_ctx=N_CTX, n_threads=THREADS))
     services.settings.set("n_ctx", N_CTX)
     model = services.models.default_chat_model()
     cfg = default_config(AppMode.CHAT, SYSTEM)
     cfg["model"]["completion_params"].update(temperature=0.0, top_p=1.0, max_tokens=MAX_TOKENS)
     app = services.apps.create("Bench", "chat", config=cfg)
-    llm = Llama(model_path=model.path, n_ctx=N_CTX, n_threads=2, n_threads_batch=2, n_batch=512, verbose=False)
+    llm = Llama(model_path=model.path, n_ctx=N_CTX, n_threads=THREADS, n_threads_batch=THREADS, n_batch=512,
+                verbose=False)
     try:
         raw_run(llm, "warm up")
         studio_run(services, app.id, "warm up")
@@ -70,7 +72,8 @@ def test_chat_throughput_vs_raw_llama_cpp(tmp_path, report):
     our_tps = statistics.median(_rate(n, t, total) for t, total, n in ours)
     raw_ttft = statistics.median(t for t, _, _ in raw) * 1000
     our_ttft = statistics.median(t for t, _, _ in ours) * 1000
-    report(f"model {model.name}, {len(QUERIES)} prompts, max_tokens {MAX_TOKENS}, greedy, n_ctx {N_CTX}")
+    report(f"model {model.name}, {len(QUERIES)} prompts, max_tokens {MAX_TOKENS}, greedy, n_ctx {N_CTX}, "
+           f"{THREADS} threads")
     report(f"tokens/s       raw llama-cpp-python {raw_tps:7.1f}   Studio service {our_tps:7.1f}   "
            f"ratio {our_tps / raw_tps:.1%}")
     report(f"first token ms raw llama-cpp-python {raw_ttft:7.1f}   Studio service {our_ttft:7.1f}   "

@@ -60,7 +60,9 @@ def themed_app(qapp):
 
 @pytest.fixture
 def services(tmp_path):
-    services = build(Settings(home=tmp_path))
+    # One llama.cpp thread: on a shared 2-core machine two spinning threads plus the Qt thread slow every
+    # token (and so Stop) by an order of magnitude whenever anything else runs.
+    services = build(Settings(home=tmp_path, n_threads=1))
     yield services
     services.close()
 

@@ -168,7 +168,7 @@ def test_interrupted_answer_is_shown_with_its_partial_text(qtbot, services, make
             if stored.answer:
                 break
     cancel.cancel()  # the model thread stops; the suspended stream never records an end, as after a crash
-    restarted = build(Settings(home=tmp_path))  # a new start marks the unfinished answer as interrupted
+    restarted = build(Settings(home=tmp_path, n_threads=1))  # a new start marks the unfinished answer as interrupted
     try:
         window = MainWindow(restarted)
         qtbot.addWidget(window)
@@ -183,3 +183,17 @@ def test_interrupted_answer_is_shown_with_its_partial_text(qtbot, services, make
     finally:
         events.close()
         restarted.close()
+
+
+def test_failed_answer_is_shown_as_an_error(qtbot, window, services, make_app):
+    services.settings.set("n_ctx", 256)
+    app = make_app("Overwhelmed")
+    panel = window.studio_page.open_app(app).debug
+    with qtbot.waitSignal(panel.answer_finished, timeout=ANSWER_TIMEOUT_MS) as done:
+        panel.send("Please summarise this. " + "The quick brown fox jumps over the lazy dog. " * 60)
+    message = done.args[0].message
+    assert message.status == MessageStatus.ERROR and "context window" in message.error
+    bubble = panel.answer
+    assert bubble.badge.text() == "Error" and not bubble.badge.isHidden()
+    assert bubble.error.text() == message.error and bubble.frame.property("bubble") == "error"
+    assert "Traceback" not in transcript(panel)

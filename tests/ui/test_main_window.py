@@ -133,6 +133,17 @@ def test_settings_page_saves_and_shows_validation_inline(qtbot, window, services
     qtbot.waitUntil(lambda: services.settings.get("n_ctx") == 2048, timeout=10_000)
     qtbot.waitUntil(lambda: not page.errors["n_ctx"].isVisible(), timeout=10_000)
 
+    steps = page.lines["workflow_max_steps"]  # an advanced preference, edited as text
+    assert page.advanced.isVisible() and steps.text() == "500"
+    steps.setText("0")
+    steps.editingFinished.emit()
+    qtbot.waitUntil(lambda: page.errors["workflow_max_steps"].isVisible(), timeout=10_000)
+    assert page.errors["workflow_max_steps"].text() == "workflow_max_steps must be between 1 and 100000"
+    steps.setText("250")
+    steps.editingFinished.emit()
+    qtbot.waitUntil(lambda: services.settings.get("workflow_max_steps") == 250, timeout=10_000)
+    qtbot.waitUntil(lambda: not page.errors["workflow_max_steps"].isVisible(), timeout=10_000)
+
 
 def test_exception_hook_logs_traceback_and_shows_friendly_dialog(qtbot, caplog):
     hook = ExceptionHook("/tmp/studio.log")
