@@ -22,6 +22,7 @@ def register(sub) -> None:
     p.add_argument("--conversation", metavar="ID", help="continue this chatflow conversation")
     p.add_argument("--json", action="store_true",
                    help='print {"status","outputs","answer","elapsed_ms","node_runs"} as JSON')
+    p.add_argument("--trace", action="store_true", help="show each node as it starts and finishes (on stderr)")
     p.set_defaults(handler=_run)
 
     runs = sub.add_parser("runs", help="stored workflow runs").add_subparsers(dest="runs_command", metavar="ACTION")
@@ -46,6 +47,7 @@ def _run_json(services, run) -> dict:
     nodes = [n.model_dump(mode="json", exclude={"run_id"}) for n in services.workflows.node_runs(run.id)]
     return {"id": run.id, "status": run.status.value, "inputs": run.inputs, "outputs": run.outputs,
             "answer": run.outputs.get("answer", "") if run.mode == "advanced-chat" else "",
+            "conversation_id": run.conversation_id,
             "error": run.error, "elapsed_ms": round(run.elapsed_ms, 3), "total_tokens": run.total_tokens,
             "total_steps": run.total_steps, "node_runs": nodes}
 
@@ -54,29 +56,41 @@ def _run(services, args) -> int:
     cancel = CancelToken()
     events = services.workflows.run(args.app, inputs=parse_pairs(args.input), query=args.query,
                                     conversation_id=args.conversation, cancel=cancel)
-    finished = None
+    finished, streamed = None, False
     try:
         for ev in events:
             finished = ev if isinstance(ev, WorkflowFinished) else finished
+            streamed = streamed or isinstance(ev, WorkflowText)
             if not args.json:
-                _show(ev)
+                _show(ev, args.trace, streamed)
     except KeyboardInterrupt:
         cancel.cancel()
         for ev in events:  # drain: the run is recorded as stopped
             finished = ev if isinstance(ev, WorkflowFinished) else finished
         print("\nstopped", file=sys.stderr)
         return 130
+    run = services.workflows.get_run(finished.run_id)
     if args.json:
-        print_json(_run_json(services, services.workflows.get_run(finished.run_id)))
-    elif finished.status not in (RunStatus.SUCCEEDED, RunStatus.PARTIAL_SUCCEEDED):
-        print(f"\n{finished.status.value}: {finished.error}", file=sys.stderr)
+        print_json(_run_json(services, run))
+    else:
+        if run.conversation_id:
+            print(f"conversation {run.conversation_id}", file=sys.stderr)
+        if finished.status not in (RunStatus.SUCCEEDED, RunStatus.PARTIAL_SUCCEEDED):
+            print(f"{finished.status.value}: {finished.error}", file=sys.stderr)
     return 0 if finished.status in (RunStatus.SUCCEEDED, RunStatus.PARTIAL_SUCCEEDED) else 1
 
 
-def _show(ev) -> None:
+def _show(ev, trace: bool, streamed: bool) -> None:
     if isinstance(ev, WorkflowText):
         sys.stdout.write(ev.text)
         sys.stdout.flush()
+    elif isinstance(ev, WorkflowFinished):
+        if streamed:
+            sys.stdout.write("\n")
+        elif ev.outputs and "answer" not in ev.outputs:
+            print_json(ev.outputs)  # nothing streamed (no End text): show the outputs themselves
+    elif not trace:
+        return
     elif isinstance(ev, NodeStarted):
         print(f"▶ {ev.title} ({ev.node_type})", file=sys.stderr)
     elif isinstance(ev, NodeRetry):
@@ -84,10 +98,6 @@ def _show(ev) -> None:
     elif isinstance(ev, NodeFinished):
         extra = f": {ev.error}" if ev.error else ""
         print(f"■ {ev.title} {ev.status.value} in {ev.elapsed_s * 1000:.1f} ms{extra}", file=sys.stderr)
-    elif isinstance(ev, WorkflowFinished):
-        sys.stdout.write("\n")
-        if ev.outputs and "answer" not in ev.outputs:
-            print_json(ev.outputs)
 
 
 def _runs_list(services, args) -> int:

@@ -26,6 +26,11 @@ MODE_LABELS = {
 }
 
 
+def with_article(word: str) -> str:
+    """'a chat', 'an advanced-chat': for messages that name an app's mode."""
+    return f"an {word}" if word[:1] in "aeiou" else f"a {word}"
+
+
 class MessageStatus(str, Enum):
     RUNNING = "running"
     NORMAL = "normal"

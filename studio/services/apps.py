@@ -38,7 +38,9 @@ class AppService:
         except NotFoundError:
             app = self._apps.find_by_name(ref)
             if app is None:
-                raise NotFoundError(f"No app with id or name {ref!r}") from None
+                close = [n for n in self._apps.names() if n.casefold() == str(ref).casefold()]
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                raise NotFoundError(f"No app with id or name {ref!r}{hint}") from None
             return app
 
     def create(self, name: str, mode: AppMode | str = AppMode.CHAT, *, prompt: str = "", icon: str = "🤖",

@@ -11,7 +11,7 @@ from typing import Any
 from studio.core.app_config import parse_config, render_template, validate_inputs
 from studio.core.cancel import CancelToken
 from studio.core.entities import (
-    App, AppMode, ChatTurn, Conversation, GenerationParams, Message, MessageStatus, ModelInfo,
+    App, AppMode, ChatTurn, Conversation, GenerationParams, Message, MessageStatus, ModelInfo, with_article,
 )
 from studio.core.errors import StudioError, ValidationError
 from studio.core.events import ChatEvent, MessageFinished, MessageStarted, TextChunk
@@ -51,7 +51,7 @@ class ChatService:
         """One chat turn. Validation happens before the first event; the rest streams."""
         app = self._apps.resolve(app_ref)
         if app.mode != AppMode.CHAT:
-            raise ValidationError(f"{app.name} is a {app.mode.value} app, not a chat app")
+            raise ValidationError(f"{app.name} is {with_article(app.mode.value)} app, not a chat app")
         query = self._check_query(query, required=True)
         cfg = parse_config(app.config)
         model = self._models.resolve_chat_model(cfg.model.name)
@@ -74,7 +74,7 @@ class ChatService:
         """One Text generator run: the prompt template filled with the inputs."""
         app = self._apps.resolve(app_ref)
         if app.mode != AppMode.COMPLETION:
-            raise ValidationError(f"{app.name} is a {app.mode.value} app, not a text generator")
+            raise ValidationError(f"{app.name} is {with_article(app.mode.value)} app, not a text generator")
         query = self._check_query(query, required=False)
         cfg = parse_config(app.config)
         inputs = validate_inputs(cfg.inputs(), inputs or {})

@@ -26,6 +26,8 @@ class DslService:
 
     def import_file(self, path: str | Path, *, force: bool = False) -> ImportResult:
         p = Path(path).expanduser()
+        if p.is_dir():
+            raise ValidationError(f"{p} is a folder; give the path of a DSL .yml file")
         if not p.is_file():
             raise ValidationError(f"DSL file not found: {p}")
         return self.import_text(p.read_bytes(), force=force)

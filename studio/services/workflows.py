@@ -10,7 +10,7 @@ from typing import Any
 
 from studio.core.app_config import start_inputs
 from studio.core.cancel import CancelToken
-from studio.core.entities import App, AppMode, MessageStatus
+from studio.core.entities import App, AppMode, MessageStatus, with_article
 from studio.core.errors import ValidationError
 from studio.core.workflow import (
     NodeFinished, NodeRun, RunStatus, WorkflowEvent, WorkflowFinished, WorkflowRun, WorkflowText,
@@ -23,7 +23,7 @@ GRAPH_MODES = (AppMode.WORKFLOW, AppMode.ADVANCED_CHAT)
 def workflow_of(app: App) -> dict[str, Any]:
     wf = app.config.get("workflow")
     if app.mode not in GRAPH_MODES or not isinstance(wf, dict):
-        raise ValidationError(f"{app.name} is a {app.mode.value} app, not a workflow or chatflow")
+        raise ValidationError(f"{app.name} is {with_article(app.mode.value)} app, not a workflow or chatflow")
     return wf
 
 
