@@ -1,4 +1,4 @@
-"""The Studio page: the app list with create, rename, duplicate and delete, and the editor of the open app."""
+"""The Studio page: the app list with create, import, rename, duplicate and delete, and the open app's page."""
 
 from __future__ import annotations
 
@@ -12,11 +12,14 @@ from PySide6.QtWidgets import (
 
 from studio.core.entities import App
 from studio.core.errors import StudioError
+from studio.services.workflows import GRAPH_MODES
 from studio.ui.app_cards import APP_ROLE, AppGrid
 from studio.ui.app_dialog import AppDialog
 from studio.ui.editor.app_editor import AppEditor
 from studio.ui.icons import icon
 from studio.ui.theme import button, label
+from studio.ui.workflow.dsl_import import DslDropFilter, DslImporter
+from studio.ui.workflow.workflow_page import WorkflowPage
 
 log = logging.getLogger(__name__)
 
@@ -29,10 +32,13 @@ class StudioPage(QStackedWidget):
     def __init__(self, services, bridge, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.services, self.bridge = services, bridge
-        self.editor: AppEditor | None = None
+        self.editor: AppEditor | WorkflowPage | None = None
         self.dialog: QWidget | None = None  # the open create/rename/delete dialog, if any
+        self.importer = DslImporter(services, bridge, self)
+        self.importer.imported.connect(self._imported)
         self.list_page = self._build_list()
         self.addWidget(self.list_page)
+        DslDropFilter(self.importer, [self.list_page, self.grid, self.grid.viewport()])
         self.refresh()
 
     # -- the list ----------------------------------------------------------------------------------
@@ -49,13 +55,19 @@ class StudioPage(QStackedWidget):
         self.create_button = button("Create app", primary=True, tip="Create a new app (Ctrl+N)")
         self.create_button.setIcon(icon("plus", "#FFFFFF"))
         self.create_button.clicked.connect(self.create_app)
+        self.import_button = button("Import DSL", tip="Import a Dify DSL file (Ctrl+O), or drop a .yml file here")
+        import_menu = QMenu(self.import_button)
+        import_menu.addAction("From file…", self.importer.choose_file)
+        import_menu.addAction("Paste DSL…", self.importer.paste)
+        self.import_button.setMenu(import_menu)
         self.open_button, self.rename_button = button("Open"), button("Rename")
         self.duplicate_button, self.delete_button = button("Duplicate"), button("Delete", danger=True)
         self.open_button.clicked.connect(lambda: self._with_current(self.open_app))
         self.rename_button.clicked.connect(lambda: self._with_current(self.rename_app))
         self.duplicate_button.clicked.connect(lambda: self._with_current(self.duplicate_app))
         self.delete_button.clicked.connect(lambda: self._with_current(self.delete_app))
-        self.empty_label = label("No apps yet. Create a Chatbot or a Text generator to get started.", "muted")
+        self.empty_label = label("No apps yet. Create a Chatbot or a Text generator, or drop a Dify DSL (.yml) "
+                                 "file here.", "muted")
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.grid.itemActivated.connect(lambda item: self.open_app(item.data(APP_ROLE)))
         self.grid.customContextMenuRequested.connect(self._context_menu)
@@ -72,6 +84,7 @@ class StudioPage(QStackedWidget):
         header.addLayout(titles)
         header.addStretch(1)
         header.addWidget(self.search)
+        header.addWidget(self.import_button)
         header.addWidget(self.create_button)
         actions = QHBoxLayout()
         for b in (self.open_button, self.rename_button, self.duplicate_button, self.delete_button):
@@ -96,6 +109,11 @@ class StudioPage(QStackedWidget):
             action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             action.triggered.connect(lambda _=False, s=slot: self._with_current(s))
             page.addAction(action)
+        import_file = QAction(page)
+        import_file.setShortcut(QKeySequence(QKeySequence.StandardKey.Open))
+        import_file.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        import_file.triggered.connect(self.importer.choose_file)
+        page.addAction(import_file)
 
     def refresh(self, select_id: str | None = None) -> None:
         """Listing apps is one quick indexed query, so it runs here rather than on a worker."""
@@ -126,6 +144,8 @@ class StudioPage(QStackedWidget):
         if item is None:
             menu = QMenu(self)
             menu.addAction("Create app…", self.create_app)
+            menu.addAction("Import DSL file…", self.importer.choose_file)
+            menu.addAction("Paste DSL…", self.importer.paste)
             menu.popup(self.grid.viewport().mapToGlobal(pos))
             return
         self.grid.setCurrentItem(item)
@@ -210,6 +230,10 @@ class StudioPage(QStackedWidget):
             self.close_editor()
         self.refresh()
 
+    def _imported(self, result) -> None:
+        self.search.clear()  # the new card must not hide behind a search
+        self.refresh(select_id=result.app.id)
+
     def _show_dialog(self, dialog):
         # open(), not exec(): the window stays responsive and tests can drive the dialog.
         self.dialog = dialog
@@ -231,7 +255,8 @@ class StudioPage(QStackedWidget):
             self._warn("Could not open the app", exc.message)
             self.refresh()
             return None
-        self.editor = AppEditor(self.services, self.bridge, app, self)
+        page_type = WorkflowPage if app.mode in GRAPH_MODES else AppEditor
+        self.editor = page_type(self.services, self.bridge, app, self)
         self.editor.back_requested.connect(self.close_editor)
         self.editor.info_requested.connect(lambda: self.edit_app_info(self.editor.app))
         self.addWidget(self.editor)
