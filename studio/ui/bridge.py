@@ -73,13 +73,7 @@ class Generation(QObject):
         finished = None
         try:
             for event in events:
-                if isinstance(event, TextChunk):
-                    with self._lock:
-                        self._parts.append(event.text)
-                elif isinstance(event, MessageStarted):
-                    post(self._on_started, event)
-                elif isinstance(event, MessageFinished):
-                    finished = event
+                finished = self.consume(event, post) or finished
         except BaseException as exc:  # noqa: BLE001
             post(self._fail, _describe(exc))
             return
@@ -88,6 +82,17 @@ class Generation(QObject):
             if close:
                 close()
         post(self._finish, finished)
+
+    def consume(self, event, post: Callable[..., None]):
+        """Worker side: take one event; return it when it is the final one. Subclasses add event kinds."""
+        if isinstance(event, TextChunk):
+            with self._lock:
+                self._parts.append(event.text)
+        elif isinstance(event, MessageStarted):
+            post(self._on_started, event)
+        elif isinstance(event, MessageFinished):
+            return event
+        return None
 
     # -- main-thread side --------------------------------------------------------------------------
     def _on_started(self, event: MessageStarted) -> None:

@@ -10,7 +10,7 @@ from PySide6.QtCore import QObject, Signal
 
 from studio.core.cancel import CancelToken
 from studio.core.workflow import WorkflowFinished, WorkflowStarted, WorkflowText
-from studio.ui.bridge import Generation, _describe
+from studio.ui.bridge import Generation
 
 log = logging.getLogger(__name__)
 
@@ -42,30 +42,13 @@ class WorkflowGeneration(Generation):
         if text:
             self.text.emit(text)
 
-    def work(self, post: Callable[..., None]) -> None:
-        try:
-            events = self._start(self.cancel_token)
-        except BaseException as exc:  # noqa: BLE001 - refused before it began: shown to the user
-            post(self._fail, _describe(exc))
-            return
-        finished = None
-        try:
-            for event in events:
-                with self._lock:
-                    if isinstance(event, WorkflowText):
-                        self._parts.append(event.text)
-                    else:
-                        self._events.append(event)
-                if isinstance(event, WorkflowFinished):
-                    finished = event
-        except BaseException as exc:  # noqa: BLE001
-            post(self._fail, _describe(exc))
-            return
-        finally:
-            close = getattr(events, "close", None)
-            if close:
-                close()
-        post(self._finish, finished)
+    def consume(self, event, post: Callable[..., None]):
+        with self._lock:
+            if isinstance(event, WorkflowText):
+                self._parts.append(event.text)
+            else:
+                self._events.append(event)
+        return event if isinstance(event, WorkflowFinished) else None
 
 
 def with_conversation(events: Iterator, services) -> Iterator:
