@@ -31,5 +31,10 @@ test: lint
 bench: install
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest tests/bench -p no:cacheprovider -o addopts="" -s -q
 
+# Needs Debian's xvfb (apt-get install xvfb); writes resources/screenshots/*.png.
+screenshot: install
+	xvfb-run -a -s "-screen 0 1400x900x24" $(PY) resources/screenshots/take_screenshots.py
+	xvfb-run -a -s "-screen 0 1400x900x24" $(PY) resources/screenshots/take_workflow_screenshots.py
+
 clean:
 	rm -rf $(VENV) build *.egg-info
