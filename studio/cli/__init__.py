@@ -7,6 +7,7 @@ import logging
 import sys
 
 from studio import __version__
+from studio.cli.interrupt import graceful_interrupts
 from studio.core.errors import StudioError
 
 # Each module adds its sub-commands with register(subparsers); handlers receive (services, args).
@@ -36,17 +37,21 @@ def run_cli(argv: list[str]) -> int:
     if handler is None:
         parser.print_help()
         return 2
-    if getattr(args, "needs_services", True):
-        from studio.app import build
+    with graceful_interrupts():
+        return _dispatch(handler, args)
 
-        try:
-            services = build()
-        except StudioError as exc:
-            print(f"error: {exc.message}", file=sys.stderr)
-            return 2
-    else:
-        services = None
+
+def _dispatch(handler, args) -> int:
+    services = None
     try:
+        if getattr(args, "needs_services", True):
+            from studio.app import build
+
+            try:
+                services = build()
+            except StudioError as exc:
+                print(f"error: {exc.message}", file=sys.stderr)
+                return 2
         return int(handler(services, args) or 0)
     except StudioError as exc:
         print(f"error: {exc.message}", file=sys.stderr)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from studio.cli.interrupt import watch
 from studio.cli.output import parse_pairs, print_json
 from studio.core.cancel import CancelToken
 from studio.core.entities import AppMode, MessageStatus
@@ -24,7 +25,7 @@ def register(sub) -> None:
 def _chat(services, args) -> int:
     app = services.apps.resolve(args.app)
     inputs = parse_pairs(args.input)
-    cancel = CancelToken()
+    cancel = watch(CancelToken())
     if app.mode == AppMode.COMPLETION:
         events = services.chat.complete(app.id, inputs, query=args.query, cancel=cancel)
     else:
@@ -48,6 +49,9 @@ def _chat(services, args) -> int:
         print("\nstopped", file=sys.stderr)
         return 130
     msg = finished.message
+    if cancel.cancelled:
+        print("\nstopped", file=sys.stderr)
+        return 130
     if args.json:
         print_json({
             "answer": msg.answer,

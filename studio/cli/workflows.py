@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from studio.cli.interrupt import watch
 from studio.cli.output import parse_pairs, print_json, print_table
 from studio.core.cancel import CancelToken
 from studio.core.workflow import NodeFinished, NodeRetry, NodeStarted, RunStatus, WorkflowFinished, WorkflowText
@@ -53,7 +54,7 @@ def _run_json(services, run) -> dict:
 
 
 def _run(services, args) -> int:
-    cancel = CancelToken()
+    cancel = watch(CancelToken())
     events = services.workflows.run(args.app, inputs=parse_pairs(args.input), query=args.query,
                                     conversation_id=args.conversation, cancel=cancel)
     finished, streamed = None, False
@@ -67,6 +68,9 @@ def _run(services, args) -> int:
         cancel.cancel()
         for ev in events:  # drain: the run is recorded as stopped
             finished = ev if isinstance(ev, WorkflowFinished) else finished
+        print("\nstopped", file=sys.stderr)
+        return 130
+    if cancel.cancelled:
         print("\nstopped", file=sys.stderr)
         return 130
     run = services.workflows.get_run(finished.run_id)

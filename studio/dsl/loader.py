@@ -67,6 +67,8 @@ def _load_yaml(text: str) -> Any:
         raise DslError(f"Invalid YAML format{where}: {exc.problem or exc.context}") from None
     except yaml.YAMLError as exc:
         raise DslError(f"Invalid YAML format: {exc}") from None
+    except RecursionError:
+        raise DslError("Invalid YAML format: the document is nested too deeply") from None
 
 
 def parse(text: str | bytes) -> DslDocument:

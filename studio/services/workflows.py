@@ -125,13 +125,17 @@ class WorkflowService:
                     self._finish(ev, conv, msg, answer, started)
                 yield ev
         finally:
-            if finished is None:  # our consumer left mid-run: stop the run and still record its end
+            if finished is None:  # our consumer left mid-run, or an interrupt tore the stream down
                 cancel.cancel("the client went away")
-                for ev in events:
+                for ev in events:  # a live stream ends quickly once cancelled, and records its own end
                     if isinstance(ev, NodeFinished):
                         self._runs.record_node(run_id, ev)
                     elif isinstance(ev, WorkflowFinished):
+                        finished = ev
                         self._finish(ev, conv, msg, answer, started)
+                if finished is None:  # the stream itself died: record the end here, keeping the text so far
+                    self._finish(WorkflowFinished(run_id, RunStatus.STOPPED, {"answer": "".join(answer)} if msg else {},
+                                                  "stopped", time.perf_counter() - started), conv, msg, answer, started)
 
     def _finish(self, ev: WorkflowFinished, conv, msg, answer: list[str], started: float) -> None:
         self._runs.finish(ev.run_id, ev)

@@ -51,7 +51,11 @@ class Graph:
         raw_nodes, raw_edges = graph.get("nodes") or [], graph.get("edges") or []
         if not isinstance(raw_nodes, list) or not isinstance(raw_edges, list):
             raise ConfigError("workflow.graph.nodes and workflow.graph.edges must be lists")
-        all_ids = {str(n.get("id")) for n in raw_nodes if isinstance(n, dict)}
+        ids = [str(n.get("id")) for n in raw_nodes if isinstance(n, dict)]
+        all_ids = set(ids)
+        if len(all_ids) != len(ids):
+            dupe = next(i for i in ids if ids.count(i) > 1)
+            raise ConfigError(f"Node id {dupe!r} is used by more than one node")
         nodes = {}
         built = [n for n in (_build_node(raw, tolerant) for raw in raw_nodes) if n is not None]
         for node in built:

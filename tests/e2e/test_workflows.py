@@ -67,6 +67,9 @@ BAD_DSL = [
     ("version: '9.0.0'\napp: {mode: chat, name: x}\nmodel_config: {}\n", "Confirm to import anyway"),
     ("app: {mode: workflow, name: x}\nworkflow:\n  graph:\n    nodes: [{id: s, data: {type: start}},"
      " {id: w, data: {type: warp-drive, title: W}}]\n    edges: []\n", "Node 'w' (W) has unknown type 'warp-drive'"),
+    ("app: " + "[" * 100_000 + "]" * 100_000 + "\n", "nested too deeply"),
+    ("app: {mode: workflow, name: x}\nworkflow:\n  graph:\n    nodes: [{id: s, data: {type: start}},"
+     " {id: s, data: {type: end}}]\n    edges: []\n", "Node id 's' is used by more than one node"),
 ]
 
 
@@ -146,3 +149,23 @@ def test_kill_9_mid_run_keeps_finished_nodes_and_marks_the_run(home):
         assert [n.node_id for n in services.workflows.node_runs(run.id)] == ["start", "prep"]
     finally:
         services.close()
+
+
+def test_ctrl_c_on_a_chatflow_turn_stores_it_as_stopped_with_its_text(home):
+    """The first Ctrl-C stops the run cleanly: the run and the message are stored as stopped, text kept."""
+    import signal
+    import sqlite3
+
+    env = {**os.environ, "STUDIO_HOME": str(home)}
+    subprocess.run([STUDIO, "import", str(SAMPLES / "basic_chatflow.yml")], env=env, check=True, capture_output=True)
+    proc = subprocess.Popen([STUDIO, "run", "basic_chatflow", "-q", "Write a very long essay about Rome."],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = proc.stdout.read(20)  # the answer is streaming
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert first and proc.returncode == 130 and b"stopped" in err and b"Traceback" not in err
+    db = sqlite3.connect(Path(home) / "studio.db")
+    [(run_status,)] = db.execute("select status from workflow_runs").fetchall()
+    [(msg_status, answer)] = db.execute("select status, answer from messages").fetchall()
+    assert run_status == "stopped" and msg_status == "stopped"
+    assert answer and answer.startswith((first + out).decode(errors="ignore")[:10])
