@@ -68,6 +68,8 @@ BAD_DSL = [
     ("app: {mode: workflow, name: x}\nworkflow:\n  graph:\n    nodes: [{id: s, data: {type: start}},"
      " {id: w, data: {type: warp-drive, title: W}}]\n    edges: []\n", "Node 'w' (W) has unknown type 'warp-drive'"),
     ("app: " + "[" * 100_000 + "]" * 100_000 + "\n", "nested too deeply"),
+    ("app: {mode: workflow, name: x}\nworkflow:\n  graph:\n    nodes: [{id: s, data: {type: start, title: S,"
+     " variables: [{type: telepathy, variable: q}]}}]\n    edges: []\n", "Node 's' (S): variables"),
     ("app: {mode: workflow, name: x}\nworkflow:\n  graph:\n    nodes: [{id: s, data: {type: start}},"
      " {id: s, data: {type: end}}]\n    edges: []\n", "Node id 's' is used by more than one node"),
 ]

@@ -2,15 +2,43 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from studio.core.app_config import VARIABLE_RE
 from studio.workflow.node import Node, NodeConfig, NodeResult, RunContext, register
+
+# Dify's VariableEntityType: what a Start variable may be.
+VARIABLE_TYPES = ("text-input", "select", "paragraph", "number", "external_data_tool", "file", "file-list",
+                  "checkbox", "json_object")
+
+
+class StartVariable(BaseModel):
+    """Checked for shape only; the rest of Dify's VariableEntity fields pass through to the input form."""
+
+    model_config = ConfigDict(extra="allow")
+
+    variable: str
+    type: Literal[VARIABLE_TYPES]  # type: ignore[valid-type]
+
+    @field_validator("variable")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not VARIABLE_RE.match(v):
+            raise ValueError(f"{v!r} is not a valid variable name")
+        return v
 
 
 class StartConfig(NodeConfig):
     variables: list[dict[str, Any]] = Field(default_factory=list)
+
+    @field_validator("variables")
+    @classmethod
+    def _variables(cls, v: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        for item in v:
+            StartVariable.model_validate(item)
+        return v
 
 
 @register
