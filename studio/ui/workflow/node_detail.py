@@ -109,7 +109,7 @@ class NodeDetail(QScrollArea):
         self.title = label("", "subtitle")
         self.status = label("")
         self.facts = label("", "muted")
-        self.placeholder = label("Select a node to see its inputs, process data, outputs and error.", "hint",
+        self.empty_hint = label("Select a node to see its inputs, process data, outputs and error.", "hint",
                                  wrap=True)
         self.error = label("", "error", wrap=True)
         self.error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -126,7 +126,7 @@ class NodeDetail(QScrollArea):
         column.setSpacing(8)
         column.addLayout(head)
         column.addWidget(self.facts)
-        column.addWidget(self.placeholder)
+        column.addWidget(self.empty_hint)
         column.addWidget(self.error)
         for block in self.blocks.values():
             column.addWidget(block)
@@ -140,13 +140,13 @@ class NodeDetail(QScrollArea):
         for w in (self.icon, self.title, self.status, self.facts, self.error, *self.blocks.values()):
             w.hide()
         if hint:
-            self.placeholder.setText(hint)
-        self.placeholder.show()
+            self.empty_hint.setText(hint)
+        self.empty_hint.show()
 
     def _head(self, node_type: str, title: str) -> None:
         self.icon.setPixmap(node_icon(node_type).pixmap(22, 22))
         self.title.setText(title)
-        self.placeholder.hide()
+        self.empty_hint.hide()
         for w in (self.icon, self.title):
             w.show()
 

@@ -121,16 +121,16 @@ class RunPanel(QFrame):
     def focus_first(self) -> None:
         """Where the user starts typing: the first input, or the chat box."""
 
+    # -- what each panel provides (Qt's metaclass rules out abc here, so a missing one fails loudly) --------
     def trigger(self) -> None:
         """Ctrl+Enter: run the workflow, or send the chat message."""
-        raise NotImplementedError
+        raise TypeError(f"{type(self).__name__} must define trigger()")
 
-    # -- subclasses --------------------------------------------------------------------------------
     def _set_running(self, running: bool) -> None:
-        raise NotImplementedError
+        raise TypeError(f"{type(self).__name__} must define _set_running()")
 
     def _on_text(self, text: str) -> None:
-        raise NotImplementedError
+        raise TypeError(f"{type(self).__name__} must define _on_text()")
 
     def _on_events(self, events: list) -> None:
         """Most events are the page's (trace and overview); a panel may look at some."""

@@ -30,7 +30,7 @@ class ResultView(QScrollArea):
         canvas = QWidget()
         self.badge = label("")
         self.facts = label("", "muted")
-        self.placeholder = label("Fill in the inputs and press Run (Ctrl+Enter) to see the result here.", "hint",
+        self.empty_hint = label("Fill in the inputs and press Run (Ctrl+Enter) to see the result here.", "hint",
                                  wrap=True)
         self.error = label("", "error", wrap=True)
         self.text = QPlainTextEdit()
@@ -45,7 +45,7 @@ class ResultView(QScrollArea):
         column.setContentsMargins(2, 8, 6, 4)
         column.setSpacing(8)
         column.addLayout(row)
-        column.addWidget(self.placeholder)
+        column.addWidget(self.empty_hint)
         column.addWidget(self.error)
         column.addWidget(self.text)
         column.addWidget(self.outputs)
@@ -57,11 +57,11 @@ class ResultView(QScrollArea):
         for w in (self.badge, self.facts, self.error, self.text, self.outputs):
             w.hide()
         self.text.clear()
-        self.placeholder.show()
+        self.empty_hint.show()
 
     def begin(self) -> None:
         self.clear()
-        self.placeholder.hide()
+        self.empty_hint.hide()
         set_status_badge(self.badge, "running")
         self.facts.setText("")
         self.facts.show()
@@ -73,7 +73,7 @@ class ResultView(QScrollArea):
         fit_height(self.text, TEXT_LINES, 3)
 
     def finish(self, status: str, outputs: dict[str, Any], error: str, facts: str, when: str = "") -> None:
-        self.placeholder.hide()
+        self.empty_hint.hide()
         set_status_badge(self.badge, status)
         self.facts.setText(facts + (f" · {when}" if when else ""))
         self.facts.show()
@@ -181,7 +181,7 @@ class WorkflowPanel(RunPanel):
         if named:
             self.inputs.set_error(message)
         else:
-            self.result.placeholder.hide()
+            self.result.empty_hint.hide()
             self.result.error.setText(message)
             self.result.error.show()
         super()._on_failed(message)

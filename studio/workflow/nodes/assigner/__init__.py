@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 from studio.workflow.node import Node, NodeConfig, NodeError, NodeResult, RunContext, Selector, register
 
