@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import subprocess
 import sys
 import sysconfig
+from contextlib import contextmanager
 from pathlib import Path
 
 import studio
@@ -34,14 +36,36 @@ def _python_for(uid: int) -> str:
     raise AssertionError(f"no Python {sys.version_info[:2]} that uid {uid} may run: install one system-wide")
 
 
+@contextmanager
+def _traversable(*paths: Path):
+    """Let another user pass through the folders above the checkout and its venv for the test's length:
+    a clone in a private folder (`mktemp -d` makes them 0700) would otherwise hide Studio from it."""
+    changed: list[tuple[Path, int]] = []
+    try:
+        for path in paths:
+            for folder in [path, *path.parents]:
+                mode = folder.stat().st_mode
+                if folder.is_dir() and not mode & stat.S_IXOTH:
+                    changed.append((folder, mode))
+                    folder.chmod(mode | stat.S_IXOTH)
+        yield
+    finally:
+        for folder, mode in changed:
+            folder.chmod(stat.S_IMODE(mode))
+
+
 def test_as_an_ordinary_user():
     if os.geteuid() != 0:  # already an ordinary user: run the probe as ourselves
-        uid, python, kw = os.getuid(), sys.executable, {}
+        uid, python = os.getuid(), sys.executable
+        proc = subprocess.run([python, "-m", "tests.sandbox.unprivileged_probe"], cwd="/", env=_env(),
+                              capture_output=True, text=True, timeout=240)
     else:
-        uid, python = NOBODY, _python_for(NOBODY)
+        uid = NOBODY
         kw = {"user": NOBODY, "group": NOBODY, "extra_groups": []}
-    proc = subprocess.run([python, "-m", "tests.sandbox.unprivileged_probe"], cwd="/", env=_env(),
-                          capture_output=True, text=True, timeout=240, **kw)
+        with _traversable(ROOT, Path(sys.executable).parent, Path(sysconfig.get_paths()["purelib"])):
+            python = _python_for(NOBODY)
+            proc = subprocess.run([python, "-m", "tests.sandbox.unprivileged_probe"], cwd="/", env=_env(),
+                                  capture_output=True, text=True, timeout=240, **kw)
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads(proc.stdout.strip().splitlines()[-1])
     assert report["uid"] == uid and report["child_uid"] == uid  # same uid: the layers below must carry the load
