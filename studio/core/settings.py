@@ -21,6 +21,9 @@ class Settings(BaseSettings):
     # process (the window, a browser) drops generation from ~120 to ~3 tokens/s on a 2-core machine.
     n_threads: int = Field(default_factory=lambda: max(1, (os.cpu_count() or 1) - 1))
     log_level: str = "INFO"
+    # Models Studio derives from packaged weights (the bundled embedding model converted to GGUF) are shared by
+    # every home on the machine, so a new home (or a test) does not convert them again.
+    cache_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_cache_dir("studio", "studio")))
 
     @property
     def db_path(self) -> Path:
@@ -29,6 +32,10 @@ class Settings(BaseSettings):
     @property
     def models_dir(self) -> Path:
         return self.home / "models"
+
+    @property
+    def lancedb_dir(self) -> Path:
+        return self.home / "lancedb"
 
     @property
     def logs_dir(self) -> Path:

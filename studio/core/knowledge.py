@@ -1,0 +1,157 @@
+"""Knowledge-base domain: Dify's process rules, extracted documents, chunks, and the embedder protocol."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from studio.core.cancel import CancelToken
+from studio.core.errors import StudioError, ValidationError
+
+# Dify's bounds (api/services/dataset_service.py and INDEXING_MAX_SEGMENTATION_TOKENS_LENGTH).
+MIN_CHUNK = 50
+MAX_CHUNK = 4000
+SUPPORTED_EXTENSIONS = (".txt", ".md", ".markdown", ".mdx", ".html", ".htm", ".pdf", ".docx", ".csv", ".json")
+SEARCH_METHODS = ("semantic_search", "full_text_search", "hybrid_search")
+MODE_ALIASES = {"semantic": "semantic_search", "full_text": "full_text_search", "fulltext": "full_text_search",
+                "hybrid": "hybrid_search", "keyword": "full_text_search"}
+
+
+class LoaderError(StudioError):
+    """A file could not be read as a document (unreadable, encrypted, empty, unsupported)."""
+
+    code = "unsupported_file"
+
+
+class Segmentation(BaseModel):
+    """How text is cut: the separator first, then recursive splitting down to max_tokens characters."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    separator: str = "\n\n"
+    max_tokens: int = 500  # Dify measures this in characters (its `_character_encoder`)
+    chunk_overlap: int = 50
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Segmentation:
+        if not MIN_CHUNK <= self.max_tokens <= MAX_CHUNK:
+            raise ValueError(f"chunk size must be between {MIN_CHUNK} and {MAX_CHUNK} characters, "
+                             f"got {self.max_tokens}")
+        if not 0 <= self.chunk_overlap < self.max_tokens:
+            raise ValueError(f"chunk overlap must be between 0 and the chunk size ({self.max_tokens}), "
+                             f"got {self.chunk_overlap}")
+        return self
+
+
+class ProcessRule(BaseModel):
+    """Dify's process rule: `{mode, rules{pre_processing_rules, segmentation, parent_mode, subchunk_segmentation}}`
+    flattened. `hierarchical` makes parent-child chunks: parents by `segmentation` (or the whole document when
+    parent_mode is full-doc), children by `subchunk_segmentation`; children are what gets embedded and searched."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    mode: Literal["automatic", "custom", "hierarchical"] = "custom"
+    remove_extra_spaces: bool = True
+    remove_urls_emails: bool = False
+    segmentation: Segmentation = Field(default_factory=Segmentation)
+    parent_mode: Literal["paragraph", "full-doc"] = "paragraph"
+    subchunk_segmentation: Segmentation = Field(
+        default_factory=lambda: Segmentation(separator="\n", max_tokens=200, chunk_overlap=0))
+
+    @classmethod
+    def automatic(cls) -> ProcessRule:
+        return cls(mode="automatic", segmentation=Segmentation(separator="\n", max_tokens=500, chunk_overlap=50))
+
+    @classmethod
+    def from_dify(cls, rule: dict[str, Any] | None) -> ProcessRule:
+        """Read Dify's nested process_rule dict (as the datasets API and DSL carry it)."""
+        if not rule:
+            return cls()
+        if not isinstance(rule, dict):
+            raise ValidationError("process_rule must be an object")
+        mode = rule.get("mode") or "custom"
+        if mode == "automatic":
+            return cls.automatic()
+        rules = rule.get("rules") or {}
+        enabled = {r.get("id"): bool(r.get("enabled")) for r in rules.get("pre_processing_rules") or []
+                   if isinstance(r, dict)}
+        try:
+            return cls(mode=mode, remove_extra_spaces=enabled.get("remove_extra_spaces", True),
+                       remove_urls_emails=enabled.get("remove_urls_emails", False),
+                       segmentation=Segmentation(**(rules.get("segmentation") or {})),
+                       parent_mode=rules.get("parent_mode") or "paragraph",
+                       subchunk_segmentation=Segmentation(**(rules.get("subchunk_segmentation") or
+                                                            {"separator": "\n", "max_tokens": 200,
+                                                             "chunk_overlap": 0})))
+        except ValueError as exc:
+            raise ValidationError(f"invalid process_rule: {exc}") from None
+
+    def to_dify(self) -> dict[str, Any]:
+        rules: dict[str, Any] = {
+            "pre_processing_rules": [{"id": "remove_extra_spaces", "enabled": self.remove_extra_spaces},
+                                     {"id": "remove_urls_emails", "enabled": self.remove_urls_emails}],
+            "segmentation": self.segmentation.model_dump(),
+        }
+        if self.mode == "hierarchical":
+            rules["parent_mode"] = self.parent_mode
+            rules["subchunk_segmentation"] = self.subchunk_segmentation.model_dump()
+        return {"mode": self.mode, "rules": rules}
+
+
+@dataclass
+class LoadedDocument:
+    """What a loader extracted from one file: plain text plus metadata (front matter, page count...)."""
+
+    text: str
+    title: str
+    source: str  # the file's path
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Chunk:
+    """A piece of a document's (cleaned) text. `start`/`end` are character offsets into that text, so
+    `text[start:end] == content` holds for every chunk; parents carry their children the same way."""
+
+    content: str
+    start: int
+    end: int
+    children: list[Chunk] = field(default_factory=list)
+
+
+class Embedder(Protocol):
+    """Turns texts into L2-normalised vectors (a numpy float32 array of shape (n, dimension))."""
+
+    @property
+    def dimension(self) -> int: ...
+
+    @property
+    def name(self) -> str: ...
+
+    def embed(self, texts: Sequence[str], cancel: CancelToken | None = None) -> Any:
+        """Embed many texts; long inputs are truncated to what the model accepts, never an error."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class Reranker(Protocol):
+    """Scores (query, passage) pairs; higher is more relevant, normalised to 0..1."""
+
+    @property
+    def name(self) -> str: ...
+
+    def rerank(self, query: str, passages: Sequence[str], cancel: CancelToken | None = None) -> list[float]: ...
+
+    def close(self) -> None: ...
+
+
+def normalize_mode(mode: str) -> str:
+    """`semantic`, `full_text`, `hybrid` (CLI words) or Dify's `*_search` names → Dify's name."""
+    value = MODE_ALIASES.get(mode, mode)
+    if value not in SEARCH_METHODS:
+        raise ValidationError(f"unknown search mode {mode!r}; use semantic, full_text or hybrid")
+    return value
