@@ -11,7 +11,10 @@ from studio.sandbox import SandboxRunner
 from studio.services import Services
 from studio.services.apps import AppService
 from studio.services.chat import ChatService, ConversationService
+from studio.services.citations import KnowledgePortAdapter
 from studio.services.dsl import DslService
+from studio.services.embedders import EmbedderPool
+from studio.services.knowledge import KnowledgeService
 from studio.services.models import ModelService
 from studio.services.sandbox import SandboxService
 from studio.services.settings import SettingsService
@@ -39,23 +42,28 @@ def build(settings: Settings | None = None) -> Services:
     provider = LlamaCppProvider(n_ctx=prefs.get("n_ctx") or settings.n_ctx, n_threads=threads)
     prefs.listeners.append(lambda key, value: _apply_preference(provider, settings, key, value))
     apps = AppService(repos)
-    models = ModelService(repos, GGUFInspector(), provider)
+    models = ModelService(repos, GGUFInspector(settings.cache_dir), provider)
     sandbox_runner = SandboxRunner()
     sandbox = SandboxService(sandbox_runner, prefs)
+    tasks = TaskRunner()
+    embedders = EmbedderPool(models, settings.cache_dir, lambda: prefs.get("n_threads") or settings.n_threads)
+    knowledge = KnowledgeService(repos, settings.lancedb_dir, embedders, tasks)
     runner = WorkflowRunner(limits=workflow_limits(prefs), llm=ModelsLLM(models, provider), code=sandbox,
-                            files_dir=str(settings.home / "files"))
+                            knowledge=KnowledgePortAdapter(knowledge), files_dir=str(settings.home / "files"))
     prefs.listeners.append(lambda key, value: _apply_workflow_limit(runner, prefs, key))
     return Services(
         apps=apps,
-        chat=ChatService(repos, apps, models, provider),
+        chat=ChatService(repos, apps, models, provider, knowledge),
         conversations=ConversationService(repos),
         models=models,
         settings=prefs,
-        tasks=TaskRunner(),
+        tasks=tasks,
+        knowledge=knowledge,
         workflows=WorkflowService(repos, apps, runner),
         dsl=DslService(repos, models, runner),
         sandbox=sandbox,
-        _closers=(runner.close, sandbox_runner.close, provider.unload_all, store.close),
+        _closers=(knowledge.close, runner.close, sandbox_runner.close, embedders.close, provider.unload_all,
+                  store.close),
     )
 
 

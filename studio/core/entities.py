@@ -81,6 +81,7 @@ class Message(BaseModel):
     latency_ms: float = 0.0
     first_token_ms: float = 0.0
     model_id: str = ""
+    retriever_resources: list[dict[str, Any]] = Field(default_factory=list)  # Dify's citation items
     created_at: datetime
 
 

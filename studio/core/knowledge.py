@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
 from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -155,3 +157,143 @@ def normalize_mode(mode: str) -> str:
     if value not in SEARCH_METHODS:
         raise ValidationError(f"unknown search mode {mode!r}; use semantic, full_text or hybrid")
     return value
+
+
+class DocumentStatus(str, Enum):
+    """Dify's indexing_status, collapsed to what a desktop run goes through."""
+
+    WAITING = "waiting"
+    PARSING = "parsing"
+    INDEXING = "indexing"
+    COMPLETED = "completed"
+    PAUSED = "paused"  # cancelled by the user; resumes with the next run
+    ERROR = "error"
+
+
+PENDING_STATUSES = (DocumentStatus.WAITING, DocumentStatus.PARSING, DocumentStatus.INDEXING, DocumentStatus.PAUSED)
+
+
+class EmbeddingChoice(BaseModel):
+    """Which model embeds a knowledge base: a local GGUF model (by Studio model id) or an OpenAI-compatible
+    endpoint (`base_url` + `model`; its API key lives in the OS keyring, never here)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    provider: Literal["local", "openai_api_compatible"] = "local"
+    model: str = "all-minilm-l6-v2"
+    base_url: str = ""
+
+
+class RetrievalSettings(BaseModel):
+    """Dify's dataset `retrieval_model`."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    search_method: str = "hybrid_search"
+    top_k: int = Field(default=4, ge=1, le=100)
+    score_threshold_enabled: bool = False
+    score_threshold: float = Field(default=0.0, ge=0.0, le=1.0)
+    reranking_enable: bool = False
+    reranking_mode: Literal["reranking_model", "weighted_score", "reciprocal_rank_fusion"] = "weighted_score"
+    reranking_model: dict[str, Any] = Field(default_factory=dict)  # {reranking_provider_name, reranking_model_name}
+    # Equal weights measured best across English, Chinese and Korean with the bundled MiniLM (RESULTS.md);
+    # Dify's 0.7/0.3 "semantic first" suits stronger multilingual embedding models.
+    vector_weight: float = Field(default=0.5, ge=0.0, le=1.0)
+    keyword_weight: float = Field(default=0.5, ge=0.0, le=1.0)
+
+    @model_validator(mode="after")
+    def _method(self) -> RetrievalSettings:
+        self.search_method = normalize_mode(self.search_method)
+        return self
+
+    @classmethod
+    def from_dify(cls, data: dict[str, Any] | None) -> RetrievalSettings:
+        data = dict(data or {})
+        weights = data.pop("weights", None) or {}
+        if isinstance(weights, dict):
+            vector = (weights.get("vector_setting") or {}).get("vector_weight")
+            keyword = (weights.get("keyword_setting") or {}).get("keyword_weight")
+            if vector is not None:
+                data["vector_weight"] = vector
+            if keyword is not None:
+                data["keyword_weight"] = keyword
+        data = {k: v for k, v in data.items() if v is not None}
+        try:
+            return cls(**data)
+        except ValueError as exc:
+            raise ValidationError(f"invalid retrieval settings: {exc}") from None
+
+
+class Dataset(BaseModel):
+    """A knowledge base (Dify calls it a dataset)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    name: str
+    description: str = ""
+    embedding: EmbeddingChoice = Field(default_factory=EmbeddingChoice)
+    dimension: int = 0  # set when the first chunk is embedded
+    process_rule: ProcessRule = Field(default_factory=ProcessRule)
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    index_name: str = ""
+    document_count: int = 0
+    segment_count: int = 0
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+class KbDocument(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    dataset_id: str
+    name: str
+    source_path: str = ""
+    content_hash: str = ""
+    size_bytes: int = 0
+    status: DocumentStatus = DocumentStatus.WAITING
+    error: str = ""
+    position: int = 0
+    title: str = ""
+    doc_metadata: dict[str, Any] = Field(default_factory=dict)
+    word_count: int = 0
+    segment_count: int = 0
+    indexed_count: int = 0
+    enabled: bool = True
+    created_at: datetime | None = None
+    completed_at: datetime | None = None
+
+
+class Segment(BaseModel):
+    """A chunk as Studio stores it. In parent-child knowledge bases the children are what gets embedded; the
+    parent is what a search returns."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    dataset_id: str
+    document_id: str
+    position: int
+    content: str
+    start: int = 0
+    end: int = 0
+    word_count: int = 0
+    enabled: bool = True
+    hit_count: int = 0
+    index_node_hash: str = ""
+    children: tuple[ChildChunk, ...] = ()
+
+
+class ChildChunk(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    segment_id: str
+    position: int
+    content: str
+    start: int = 0
+    end: int = 0
+
+
+Segment.model_rebuild()

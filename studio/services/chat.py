@@ -15,6 +15,7 @@ from studio.core.entities import (
 )
 from studio.core.errors import StudioError, ValidationError
 from studio.core.events import ChatEvent, MessageFinished, MessageStarted, TextChunk
+from studio.services.app_knowledge import knowledge_context, with_context
 
 log = logging.getLogger(__name__)
 PARTIAL_SAVE_SECONDS = 0.5  # how much streamed text a crash may cost at most
@@ -35,15 +36,17 @@ class _Run:
     turns: list[ChatTurn]
     params: GenerationParams
     keep_first: int
+    resources: tuple[dict[str, Any], ...] = ()
 
 
 class ChatService:
-    def __init__(self, repos, apps, models, provider) -> None:
+    def __init__(self, repos, apps, models, provider, knowledge=None) -> None:
         self._conversations = repos.conversations
         self._messages = repos.messages
         self._apps = apps
         self._models = models
         self._provider = provider
+        self._knowledge = knowledge  # KnowledgeService, for apps with attached knowledge bases
 
     def send(self, app_ref: str, query: str, *, inputs: dict[str, Any] | None = None,
              conversation_id: str | None = None, user: str = "",
@@ -62,12 +65,15 @@ class ChatService:
         else:
             inputs = validate_inputs(cfg.inputs(), inputs or {})
             conv, history = None, []
-        system = render_template(cfg.pre_prompt, inputs).strip()
+        cancel = cancel or CancelToken()
+        context, resources = knowledge_context(self._knowledge, app.config, query, cancel)
+        system = with_context(cfg.pre_prompt, inputs, context).strip()
         turns = ([ChatTurn(role="system", content=system)] if system else []) + history
         turns.append(ChatTurn(role="user", content=query))
         run = _Run(app=app, conversation=conv, title=query, user=user, query=query, inputs=inputs, model=model,
-                   turns=turns, params=cfg.generation_params(), keep_first=1 if system else 0)
-        return self._generate(run, cancel or CancelToken())
+                   turns=turns, params=cfg.generation_params(), keep_first=1 if system else 0,
+                   resources=tuple(resources))
+        return self._generate(run, cancel)
 
     def complete(self, app_ref: str, inputs: dict[str, Any] | None = None, *, query: str = "", user: str = "",
                  cancel: CancelToken | None = None) -> Iterator[ChatEvent]:
@@ -79,15 +85,19 @@ class ChatService:
         cfg = parse_config(app.config)
         inputs = validate_inputs(cfg.inputs(), inputs or {})
         model = self._models.resolve_chat_model(cfg.model.name)
-        prompt = render_template(cfg.pre_prompt, inputs).strip()
+        cancel = cancel or CancelToken()
+        dataset_query = str(inputs.get(app.config.get("dataset_query_variable") or "", "") or query)
+        context, resources = knowledge_context(self._knowledge, app.config, dataset_query, cancel)
+        prompt = with_context(cfg.pre_prompt, inputs, context).strip()
         if query:
             prompt = f"{prompt}\n\n{query}" if prompt else query
         if not prompt:
             raise ValidationError("The prompt is empty: write a prompt for this app, or give a query")
         title = query or next((str(v) for v in inputs.values() if v), app.name)
         run = _Run(app=app, conversation=None, title=title, user=user, query=query, inputs=inputs, model=model,
-                   turns=[ChatTurn(role="user", content=prompt)], params=cfg.generation_params(), keep_first=0)
-        return self._generate(run, cancel or CancelToken())
+                   turns=[ChatTurn(role="user", content=prompt)], params=cfg.generation_params(), keep_first=0,
+                   resources=tuple(resources))
+        return self._generate(run, cancel)
 
     # -- internals -------------------------------------------------------------------------------
     @staticmethod
@@ -122,6 +132,7 @@ class ChatService:
             run.app.id, name=_title(run.title), inputs=run.inputs, user=run.user)
         msg = self._messages.start(conv.id, run.app.id, query=run.query, inputs=run.inputs, model_id=run.model.id)
         answer = _Answer(msg.id, self._messages)
+        answer.fields["retriever_resources"] = list(run.resources)
         stream = self._provider.stream_chat(run.model, run.turns, run.params, cancel, keep_first=run.keep_first)
         try:
             yield MessageStarted(conversation_id=conv.id, message_id=msg.id, model_id=run.model.id)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from studio.services.apps import AppService
 from studio.services.chat import ChatService, ConversationService
 from studio.services.dsl import DslService
+from studio.services.knowledge import KnowledgeService
 from studio.services.models import ModelService
 from studio.services.sandbox import SandboxService
 from studio.services.settings import SettingsService
@@ -25,9 +26,11 @@ class Services:
     workflows: WorkflowService
     dsl: DslService
     sandbox: SandboxService
+    knowledge: KnowledgeService
     _closers: tuple = ()
 
     def close(self) -> None:
+        self.knowledge.close()
         self.tasks.shutdown()
         for close in self._closers:
             close()

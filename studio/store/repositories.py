@@ -39,7 +39,8 @@ def _message(row: MessageRow) -> Message:
         id=row.id, conversation_id=row.conversation_id, app_id=row.app_id, query=row.query, answer=row.answer,
         inputs=row.inputs or {}, status=MessageStatus(row.status), error=row.error,
         message_tokens=row.message_tokens, answer_tokens=row.answer_tokens, latency_ms=row.latency_ms,
-        first_token_ms=row.first_token_ms, model_id=row.model_id, created_at=row.created_at,
+        first_token_ms=row.first_token_ms, model_id=row.model_id, retriever_resources=row.retriever_resources or [],
+        created_at=row.created_at,
     )
 
 
@@ -151,7 +152,7 @@ class MessageRepository:
         """Record a message before generation begins, so a crash leaves a trace to mark interrupted."""
         row = MessageRow(id=new_id(), conversation_id=conversation_id, app_id=app_id, query=query, answer="",
                          inputs=inputs, status=MessageStatus.RUNNING.value, error="", message_tokens=0,
-                         answer_tokens=0, latency_ms=0.0, first_token_ms=0.0, model_id=model_id,
+                         answer_tokens=0, latency_ms=0.0, first_token_ms=0.0, model_id=model_id, retriever_resources=[],
                          created_at=utcnow())
         with self._store.transaction() as s:
             s.add(row)
@@ -257,6 +258,9 @@ class Repositories:
         self.messages = MessageRepository(store)
         self.models = ModelRepository(store)
         self.settings = SettingRepository(store)
+        from studio.store.knowledge import KnowledgeRepository
         from studio.store.runs import RunRepository
+
+        self.knowledge = KnowledgeRepository(store)
 
         self.runs = RunRepository(store)

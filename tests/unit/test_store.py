@@ -7,6 +7,7 @@ import pytest
 from studio.core.entities import AppMode, MessageStatus
 from studio.core.errors import ConflictError, DatabaseVersionError, NotFoundError, StudioError
 from studio.store import Store
+from studio.store.database import SCHEMA_HEAD
 
 
 def make_app(store, name="A"):
@@ -16,7 +17,7 @@ def make_app(store, name="A"):
 
 def test_open_migrates_and_uses_wal(tmp_path):
     store = Store(tmp_path / "s.db")
-    assert store.schema_revision() == ("0002",)
+    assert store.schema_revision() == (SCHEMA_HEAD,)
     con = sqlite3.connect(tmp_path / "s.db")
     assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     tables = {r[0] for r in con.execute("select name from sqlite_master where type='table'")}
@@ -103,5 +104,5 @@ def test_old_database_is_upgraded_keeping_its_data(tmp_path):
         cfg.attributes["connection"] = conn
         command.downgrade(cfg, "0001")
     store.close()
-    assert Store(path).schema_revision() == ("0002",)
+    assert Store(path).schema_revision() == (SCHEMA_HEAD,)
     assert Store(path).repos.apps.get(app.id).name == "A"

@@ -1,0 +1,200 @@
+"""Ingestion: read, clean and chunk every pending document, then embed the chunks in batches into the index.
+
+SQLite is the record of progress. A document's chunks are saved in one transaction before any is embedded, and each
+embedded batch is marked in SQLite right after LanceDB commits it, so a run killed at any instant resumes with the
+chunks that are not marked: leftovers of an unmarked batch are deleted from LanceDB first, so nothing is doubled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from studio.core.cancel import CancelToken
+from studio.core.errors import CancelledError, StudioError
+from studio.core.knowledge import Dataset, DocumentStatus, KbDocument, LoaderError
+from studio.knowledge.loaders import load
+from studio.knowledge.splitter import chunk_document
+
+log = logging.getLogger(__name__)
+BATCH = 64  # chunks per embed call and per LanceDB commit: ~2 s of work, so a kill loses little
+
+
+@dataclass
+class IngestProgress:
+    phase: str = "reading"  # reading | embedding | optimizing | done
+    files_done: int = 0
+    files_total: int = 0
+    current_file: str = ""
+    chunks_done: int = 0
+    chunks_total: int = 0
+    elapsed_s: float = 0.0
+    eta_s: float | None = None
+    errors: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def fraction(self) -> float:
+        """Overall progress: reading counts for a tenth, embedding for the rest."""
+        read = self.files_done / self.files_total if self.files_total else 1.0
+        embed = self.chunks_done / self.chunks_total if self.chunks_total else (1.0 if self.phase != "reading"
+                                                                                else 0.0)
+        return min(1.0, 0.1 * read + 0.9 * embed)
+
+
+@dataclass
+class IngestReport:
+    documents: int = 0
+    chunks: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    cancelled: bool = False
+    elapsed_s: float = 0.0
+
+
+def _hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def indexed_text(title: str, content: str) -> str:
+    """What is embedded and full-text indexed for a chunk: its document's title, then the chunk. A chunk alone
+    often never names its subject ("Set it to true to…"); with the title, queries about the subject find it."""
+    return f"{title}\n\n{content}" if title and not content.startswith(title) else content
+
+
+def _words(text: str) -> int:
+    return len(text.split())
+
+
+class Ingestion:
+    def __init__(self, repo, index_for: Callable[[Dataset, int], object], embedders) -> None:
+        self._repo = repo  # KnowledgeRepository
+        self._index_for = index_for  # (dataset, dimension) -> KnowledgeIndex
+        self._embedders = embedders  # EmbedderPool
+
+    def run(self, dataset: Dataset, cancel: CancelToken,
+            on_progress: Callable[[IngestProgress], None] | None = None) -> IngestReport:
+        started = time.monotonic()
+        progress = IngestProgress()
+        report = IngestReport()
+        notify = on_progress or (lambda p: None)
+        docs = self._repo.pending_documents(dataset.id)
+        progress.files_total = report.documents = len(docs)
+        notify(progress)
+        try:
+            parsed = self._read_all(dataset, docs, cancel, progress, notify)
+            self._embed_all(dataset, parsed, cancel, progress, notify, started)
+        except CancelledError:
+            self._repo.pause_pending(dataset.id)
+            report.cancelled = True
+        progress.phase = "done"
+        progress.elapsed_s = report.elapsed_s = time.monotonic() - started
+        report.failed = list(progress.errors)
+        report.chunks = progress.chunks_done
+        notify(progress)
+        return report
+
+    # -- phase 1: read, clean, chunk -----------------------------------------------------------------------
+    def _read_all(self, dataset, docs, cancel, progress, notify) -> list[tuple[KbDocument, bool]]:
+        parsed: list[tuple[KbDocument, bool]] = []  # (document, resumed: it may have rows in LanceDB)
+        for doc in docs:
+            if cancel.cancelled:
+                raise CancelledError(cancel.reason)
+            progress.current_file = doc.name
+            notify(progress)
+            if self._repo.get_document(doc.id).segment_count:
+                parsed.append((doc, True))
+            elif self._read(dataset, doc, progress):
+                parsed.append((doc, False))
+            progress.files_done += 1
+        return parsed
+
+    def _read(self, dataset: Dataset, doc: KbDocument, progress: IngestProgress) -> bool:
+        self._repo.set_status(doc.id, DocumentStatus.PARSING)
+        try:
+            loaded = load(doc.source_path)
+            text, chunks = chunk_document(loaded, dataset.process_rule)
+            if not chunks:
+                raise LoaderError(f"{doc.name}: no text left after cleaning")
+        except (LoaderError, StudioError) as exc:
+            self._repo.set_status(doc.id, DocumentStatus.ERROR, exc.message)
+            progress.errors.append((doc.name, exc.message))
+            return False
+        except Exception as exc:  # noqa: BLE001 - one bad file must never stop the batch
+            log.exception("reading %s failed", doc.source_path)
+            message = f"{doc.name}: could not be read ({type(exc).__name__}: {exc})"
+            self._repo.set_status(doc.id, DocumentStatus.ERROR, message)
+            progress.errors.append((doc.name, message))
+            return False
+        segments, children = self._rows(dataset, doc, chunks)
+        if dataset.dimension:
+            self._index_for(dataset, dataset.dimension).delete_document(doc.id)
+        self._repo.save_chunks(doc.id, text=text, title=loaded.title, metadata=loaded.metadata,
+                               word_count=_words(text), segments=segments, children=children)
+        return True
+
+    @staticmethod
+    def _rows(dataset: Dataset, doc: KbDocument, chunks) -> tuple[list[dict], list[dict]]:
+        segments, children = [], []
+        for position, chunk in enumerate(chunks, start=1):
+            seg_id = str(uuid.uuid4())
+            segments.append({"id": seg_id, "dataset_id": dataset.id, "document_id": doc.id, "position": position,
+                             "content": chunk.content, "start": chunk.start, "end": chunk.end,
+                             "word_count": len(chunk.content), "enabled": True, "indexed": False, "hit_count": 0,
+                             "index_node_hash": _hash(chunk.content)})
+            for n, child in enumerate(chunk.children, start=1):
+                children.append({"id": str(uuid.uuid4()), "segment_id": seg_id, "document_id": doc.id,
+                                 "position": n, "content": child.content, "start": child.start,
+                                 "end": child.end, "indexed": False})
+        return segments, children
+
+    # -- phase 2: embed and index --------------------------------------------------------------------------
+    def _embed_all(self, dataset, parsed, cancel, progress, notify, started) -> None:
+        progress.phase = "embedding"
+        work: list[tuple[str, str, KbDocument]] = []
+        remaining: dict[str, int] = {}
+        for doc, resumed in parsed:
+            doc = self._repo.get_document(doc.id)  # parsing gave it its title
+            units = self._repo.unindexed_units(doc.id)
+            if resumed and units and dataset.dimension:
+                # A batch embedded and committed to LanceDB just before a crash is not marked in SQLite yet.
+                self._index_for(dataset, dataset.dimension).delete_segments([u for u, _ in units])
+            if not units:
+                self._repo.set_status(doc.id, DocumentStatus.COMPLETED)
+                continue
+            remaining[doc.id] = len(units)
+            work += [(uid, indexed_text(doc.title, content), doc) for uid, content in units]
+        progress.chunks_total = len(work)
+        notify(progress)
+        if not work:
+            return
+        from studio.knowledge.index import IndexRow  # lancedb is slow to import; only ingestion needs it
+
+        embedder = self._embedders.embedder(dataset.embedding)
+        index = None
+        embed_started = time.monotonic()
+        for start in range(0, len(work), BATCH):
+            if cancel.cancelled:
+                raise CancelledError(cancel.reason)
+            batch = work[start:start + BATCH]
+            progress.current_file = batch[-1][2].name
+            vectors = embedder.embed([content for _, content, _ in batch], cancel)
+            if index is None:
+                index = self._index_for(dataset, int(vectors.shape[1]))
+            index.add([IndexRow(segment_id=uid, document_id=doc.id, content=content, vector=vec)
+                       for (uid, content, doc), vec in zip(batch, vectors)])
+            self._repo.mark_indexed([uid for uid, _, _ in batch])
+            for _, _, doc in batch:
+                remaining[doc.id] -= 1
+                if remaining[doc.id] == 0:
+                    self._repo.set_status(doc.id, DocumentStatus.COMPLETED)
+            progress.chunks_done += len(batch)
+            progress.elapsed_s = time.monotonic() - started
+            rate = progress.chunks_done / max(1e-6, time.monotonic() - embed_started)
+            progress.eta_s = (progress.chunks_total - progress.chunks_done) / rate if rate else None
+            notify(progress)
+        progress.phase = "optimizing"
+        notify(progress)
+        index.optimize()

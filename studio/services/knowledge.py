@@ -1,0 +1,361 @@
+"""Knowledge-base use cases: create and edit knowledge bases, add files (deduplicated by content hash), run and
+resume ingestion in the background, edit chunks, and search (hit testing, chat context, the workflow node)."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError as PydanticError
+
+from studio.core.cancel import CancelToken
+from studio.core.errors import NotFoundError, ValidationError
+from studio.core.knowledge import (PENDING_STATUSES, Dataset, DocumentStatus, EmbeddingChoice, KbDocument,
+                                   ProcessRule, RetrievalSettings, Segment, Segmentation)
+from studio.knowledge import metadata as metadata_filter
+from studio.knowledge.loaders import is_supported
+from studio.services.ingestion import IngestProgress, IngestReport, Ingestion, indexed_text
+from studio.services.retrieval import Record, Retriever
+
+log = logging.getLogger(__name__)
+MAX_NAME = 40  # Dify's dataset name limit
+
+
+@dataclass
+class AddPlan:
+    """What adding files did before any ingestion: which were queued and which were left alone, and why."""
+
+    queued: list[KbDocument] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)
+    resumed: list[str] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+
+
+def _file_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _expand(paths: Iterable[str | Path], plan: AddPlan) -> list[Path]:
+    """Files and folders → supported files (folders recursively, hidden entries skipped), in a stable order."""
+    out: list[Path] = []
+    for raw in paths:
+        path = Path(raw).expanduser()
+        if path.is_dir():
+            for child in sorted(path.rglob("*")):
+                rel = child.relative_to(path).parts
+                if child.is_file() and not any(p.startswith(".") for p in rel) and is_supported(child):
+                    out.append(child.resolve())
+        elif path.is_file():
+            if is_supported(path):
+                out.append(path.resolve())
+            else:
+                plan.skipped.append((str(path), f"unsupported file type {path.suffix or '(none)'}"))
+        else:
+            plan.skipped.append((str(path), "no such file or folder"))
+    return list(dict.fromkeys(out))
+
+
+class KnowledgeService:
+    def __init__(self, repos, lancedb_dir: Path, embedders, tasks) -> None:
+        self._repo = repos.knowledge
+        self._root = Path(lancedb_dir)
+        self._embedders = embedders
+        self._tasks = tasks
+        self._lock = threading.Lock()
+        self._indexes: dict[str, Any] = {}  # dataset id -> KnowledgeIndex
+        self._running: dict[str, Any] = {}  # dataset id -> Task
+        self._ingestion = Ingestion(self._repo, self._index, embedders)
+        self._retriever = Retriever(self._repo, lambda d: self._index(d, 0), embedders)
+
+    # -- knowledge bases ----------------------------------------------------------------------------------
+    def create(self, name: str, *, description: str = "", process_rule: ProcessRule | dict | None = None,
+               chunk_size: int | None = None, overlap: int | None = None, separator: str | None = None,
+               embedding: EmbeddingChoice | None = None, retrieval: RetrievalSettings | None = None) -> Dataset:
+        name = (name or "").strip()
+        if not name:
+            raise ValidationError("A knowledge base needs a name")
+        if len(name) > MAX_NAME:
+            raise ValidationError(f"The name is {len(name)} characters long; the limit is {MAX_NAME}")
+        rule = self._rule(process_rule, chunk_size, overlap, separator)
+        dataset_id = str(uuid.uuid4())
+        return self._repo.create_dataset(
+            dataset_id, name=name, description=description, embedding=(embedding or EmbeddingChoice()).model_dump(),
+            process_rule=rule.model_dump(), retrieval=(retrieval or RetrievalSettings()).model_dump(),
+            index_name=f"kb_{dataset_id.replace('-', '')}")
+
+    @staticmethod
+    def _rule(rule, chunk_size, overlap, separator) -> ProcessRule:
+        if isinstance(rule, dict):
+            rule = ProcessRule.from_dify(rule) if "rules" in rule or "mode" in rule else ProcessRule(**rule)
+        rule = rule or ProcessRule()
+        if chunk_size is None and overlap is None and separator is None:
+            return rule
+        seg = rule.segmentation
+        try:
+            new = Segmentation(separator=seg.separator if separator is None else separator,
+                               max_tokens=seg.max_tokens if chunk_size is None else chunk_size,
+                               chunk_overlap=seg.chunk_overlap if overlap is None else overlap)
+        except PydanticError as exc:
+            raise ValidationError(exc.errors()[0]["msg"].removeprefix("Value error, ")) from None
+        mode = "custom" if rule.mode == "automatic" else rule.mode
+        return rule.model_copy(update={"segmentation": new, "mode": mode})
+
+    def list(self) -> list[Dataset]:
+        return self._repo.list_datasets()
+
+    def get(self, ref: str) -> Dataset:
+        """A knowledge base by id or by name."""
+        try:
+            return self._repo.get_dataset(ref)
+        except NotFoundError:
+            found = self._repo.find_dataset(ref)
+            if found is None:
+                raise NotFoundError(f"No knowledge base named or with id {ref!r}") from None
+            return found
+
+    def update(self, ref: str, *, name: str | None = None, description: str | None = None,
+               retrieval: RetrievalSettings | None = None) -> Dataset:
+        dataset = self.get(ref)
+        fields: dict[str, Any] = {}
+        if name is not None:
+            if not name.strip() or len(name.strip()) > MAX_NAME:
+                raise ValidationError(f"A knowledge base name must be 1 to {MAX_NAME} characters")
+            fields["name"] = name.strip()
+        if description is not None:
+            fields["description"] = description
+        if retrieval is not None:
+            fields["retrieval"] = retrieval.model_dump()
+        return self._repo.update_dataset(dataset.id, **fields)
+
+    def delete(self, ref: str) -> None:
+        dataset = self.get(ref)
+        self.cancel_ingestion(dataset.id, wait=True)
+        index = self._index(dataset, 0)
+        self._repo.delete_dataset(dataset.id)
+        with self._lock:
+            self._indexes.pop(dataset.id, None)
+        if index is not None:
+            index.drop()
+
+    def _index(self, dataset: Dataset, dimension: int):
+        """The dataset's LanceDB table; created on first use with the embedder's dimension."""
+        with self._lock:
+            found = self._indexes.get(dataset.id)
+            if found is not None:
+                return found
+            stored = self._repo.get_dataset(dataset.id).dimension
+            if not stored and not dimension:
+                return None
+            if not stored:
+                self._repo.update_dataset(dataset.id, dimension=dimension)
+            from studio.knowledge.index import KnowledgeIndex  # lancedb takes ~2 s to import: only when needed
+
+            index = self._indexes[dataset.id] = KnowledgeIndex(self._root, dataset.index_name, stored or dimension)
+            return index
+
+    # -- documents and ingestion --------------------------------------------------------------------------
+    def add(self, ref: str, paths: Sequence[str | Path]) -> AddPlan:
+        """Queue files (and folders' files) for ingestion. An unchanged file is a no-op; a changed one replaces
+        its old chunks; a file whose content is already in the knowledge base under another path is skipped."""
+        dataset = self.get(ref)
+        plan = AddPlan()
+        existing = self._repo.list_documents(dataset.id)
+        by_path = {d.source_path: d for d in existing}
+        by_hash = {d.content_hash: d for d in existing}
+        new: list[dict[str, Any]] = []
+        for path in _expand(paths, plan):
+            try:
+                digest, size = _file_hash(path), path.stat().st_size
+            except OSError as exc:
+                plan.skipped.append((str(path), f"cannot be read: {exc.strerror or exc}"))
+                continue
+            self._plan_one(dataset, path, digest, size, by_path, by_hash, plan, new)
+        if new:
+            plan.queued += self._repo.add_documents(dataset.id, new)
+        return plan
+
+    def _plan_one(self, dataset, path, digest, size, by_path, by_hash, plan, new) -> None:
+        old = by_path.get(str(path))
+        if old is not None:
+            if old.content_hash != digest:
+                self._repo.requeue(old.id, content_hash=digest, size_bytes=size)
+                plan.replaced.append(str(path))
+            elif old.status == DocumentStatus.COMPLETED:
+                plan.unchanged.append(str(path))
+            elif old.status == DocumentStatus.ERROR:
+                self._repo.requeue(old.id, content_hash=digest, size_bytes=size)
+                plan.resumed.append(str(path))
+            else:
+                plan.resumed.append(str(path))
+            return
+        if digest in by_hash or any(f["content_hash"] == digest for f in new):
+            same = by_hash.get(digest)
+            plan.duplicates.append(f"{path} (same content as {same.name if same else 'another file here'})")
+            return
+        new.append({"id": str(uuid.uuid4()), "name": path.name, "source_path": str(path), "content_hash": digest,
+                    "size_bytes": size})
+
+    def ingest(self, ref: str, cancel: CancelToken | None = None,
+               on_progress: Callable[[IngestProgress], None] | None = None) -> IngestReport:
+        """Ingest every pending document now, on this thread (the CLI's way; the GUI uses start_ingestion)."""
+        dataset = self.get(ref)
+        return self._ingestion.run(dataset, cancel or CancelToken(), on_progress)
+
+    def start_ingestion(self, ref: str, on_progress: Callable[[IngestProgress], None] | None = None,
+                        on_done: Callable[[IngestReport | Exception], None] | None = None):
+        """Run ingestion on the task runner; at most one run per knowledge base (a running one is returned)."""
+        dataset = self.get(ref)
+        with self._lock:
+            task = self._running.get(dataset.id)
+            if task is not None and not task.done:
+                return task
+
+            def work(cancel: CancelToken):
+                try:
+                    while True:
+                        report = self._ingestion.run(self._repo.get_dataset(dataset.id), cancel, on_progress)
+                        if report.cancelled or not self._has_waiting(dataset.id):
+                            break
+                except Exception as exc:  # noqa: BLE001 - reported to the caller's callback
+                    log.exception("ingestion of %s failed", dataset.name)
+                    if on_done:
+                        on_done(exc)
+                    raise
+                if on_done:
+                    on_done(report)
+                return report
+
+            task = self._running[dataset.id] = self._tasks.submit(work)
+            return task
+
+    def _has_waiting(self, dataset_id: str) -> bool:
+        return any(d.status != DocumentStatus.PAUSED for d in self._repo.pending_documents(dataset_id))
+
+    def cancel_ingestion(self, dataset_id: str, wait: bool = False) -> None:
+        with self._lock:
+            task = self._running.get(dataset_id)
+        if task is not None and not task.done:
+            task.cancel()
+            if wait:
+                try:
+                    task.future.result(timeout=60)
+                except Exception:  # noqa: BLE001 - its failure was already logged
+                    pass
+
+    def is_ingesting(self, dataset_id: str) -> bool:
+        with self._lock:
+            task = self._running.get(dataset_id)
+            return task is not None and not task.done
+
+    def interrupted(self) -> list[Dataset]:
+        """Knowledge bases with documents left mid-way by a crash (not paused by the user)."""
+        ids = {d.dataset_id for d in self._repo.pending_documents() if d.status != DocumentStatus.PAUSED}
+        return [self._repo.get_dataset(i) for i in sorted(ids)]
+
+    def documents(self, ref: str) -> list[KbDocument]:
+        return self._repo.list_documents(self.get(ref).id)
+
+    def delete_document(self, document_id: str) -> None:
+        doc = self._repo.get_document(document_id)
+        index = self._index(self._repo.get_dataset(doc.dataset_id), 0)
+        if index is not None:
+            index.delete_document(doc.id)
+        self._repo.delete_document(doc.id)
+
+    def set_document_enabled(self, document_id: str, enabled: bool) -> KbDocument:
+        self._repo.set_document_enabled(document_id, enabled)
+        return self._repo.get_document(document_id)
+
+    def document_text(self, document_id: str) -> str:
+        return self._repo.document_text(document_id)
+
+    # -- chunks -------------------------------------------------------------------------------------------
+    def segments(self, document_id: str, *, keyword: str = "", offset: int = 0, limit: int = 200) -> list[Segment]:
+        return self._repo.list_segments(document_id, keyword=keyword, offset=offset, limit=limit)
+
+    def update_segment(self, segment_id: str, *, content: str | None = None, enabled: bool | None = None) -> Segment:
+        """Edit a chunk's text (re-embedded at once) or switch it on or off for retrieval."""
+        seg = self._repo.get_segment(segment_id)
+        dataset = self._repo.get_dataset(seg.dataset_id)
+        index = self._index(dataset, 0)
+        if content is not None:
+            content = content.strip()
+            if not content:
+                raise ValidationError("A chunk cannot be empty; disable or delete it instead")
+            if seg.children:
+                raise ValidationError("Edit the child chunks of a parent-child chunk, not the parent")
+            text = indexed_text(self._repo.get_document(seg.document_id).title, content)
+            vector = self._embedders.embedder(dataset.embedding).embed([text])[0]
+            index = index or self._index(dataset, len(vector))
+            index.update_content(seg.id, text, vector)
+            seg = self._repo.update_segment(segment_id, content=content, word_count=len(content),
+                                            index_node_hash=hashlib.sha256(content.encode()).hexdigest())
+        if enabled is not None:
+            if index is not None:
+                index.set_enabled(self._repo.unit_ids_of_segments([seg.id]), enabled)
+            seg = self._repo.update_segment(segment_id, enabled=enabled)
+        return seg
+
+    # -- search -------------------------------------------------------------------------------------------
+    def search(self, refs: str | Sequence[str], query: str, *, mode: str | None = None, top_k: int | None = None,
+               score_threshold: float | None = None, settings: RetrievalSettings | None = None,
+               metadata_conditions: dict[str, Any] | None = None, cancel: CancelToken | None = None) -> list[Record]:
+        """Hit testing: the knowledge base's own retrieval settings, overridden by the arguments given."""
+        datasets = [self.get(r) for r in ([refs] if isinstance(refs, str) else refs)]
+        query = (query or "").strip()
+        if not query:
+            raise ValidationError("Type a query to search for")
+        base = settings or datasets[0].retrieval
+        update: dict[str, Any] = {}
+        if mode is not None:
+            update["search_method"] = mode
+        if top_k is not None:
+            update["top_k"] = top_k
+        if score_threshold is not None:
+            update.update(score_threshold_enabled=True, score_threshold=score_threshold)
+        try:
+            chosen = RetrievalSettings(**{**base.model_dump(), **update})
+        except ValueError as exc:
+            raise ValidationError(f"invalid search settings: {exc}") from None
+        allowed = self._filter(datasets, metadata_conditions)
+        return self._retriever.search(datasets, query, chosen, allowed, cancel)
+
+    def _filter(self, datasets: Sequence[Dataset], conditions) -> dict[str, list[str] | None] | None:
+        metadata_filter.check_conditions(conditions)
+        if not conditions or not conditions.get("conditions"):
+            return None
+        out: dict[str, list[str] | None] = {}
+        for dataset in datasets:
+            out[dataset.id] = [d.id for d in self._repo.list_documents(dataset.id)
+                               if metadata_filter.matches(doc_fields(d), conditions)]
+        return out
+
+    def close(self) -> None:
+        with self._lock:
+            running = list(self._running.values())
+        for task in running:
+            task.cancel()
+        self._retriever.close()
+
+
+def doc_fields(doc: KbDocument) -> dict[str, Any]:
+    """A document's metadata with Dify's built-in fields."""
+    return {**doc.doc_metadata, "document_name": doc.name, "source": doc.source_path, "uploader": "",
+            "upload_date": doc.created_at.isoformat() if doc.created_at else None,
+            "last_update_date": doc.completed_at.isoformat() if doc.completed_at else None}
+
+
+def pending(doc: KbDocument) -> bool:
+    return doc.status in PENDING_STATUSES
