@@ -1,4 +1,4 @@
-"""The main window: left navigation between Studio, Models, Logs and Settings, shortcuts, and remembered state."""
+"""The main window: left navigation between Studio, Knowledge, Models, Logs and Settings, shortcuts, and remembered state."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
 import studio
 from studio.ui.bridge import Bridge
 from studio.ui.icons import icon
+from studio.ui.knowledge.page import KnowledgePage
 from studio.ui.logs_page import LogsPage
 from studio.ui.models_page import ModelsPage
 from studio.ui.settings_page import SettingsPage
@@ -21,7 +22,8 @@ from studio.ui.theme import label
 from studio.ui.window_state import ui_settings
 
 log = logging.getLogger(__name__)
-PAGES = (("studio", "Studio"), ("models", "Models"), ("logs", "Logs"), ("settings", "Settings"))
+PAGES = (("studio", "Studio"), ("knowledge", "Knowledge"), ("models", "Models"), ("logs", "Logs"),
+         ("settings", "Settings"))
 
 
 class MainWindow(QMainWindow):
@@ -34,11 +36,12 @@ class MainWindow(QMainWindow):
         self.setMinimumSize(QSize(760, 540))
         # Only the app list is read here; everything slower loads when its page is first shown.
         self.studio_page = StudioPage(services, self.bridge)
+        self.knowledge_page = KnowledgePage(services, self.bridge)
         self.models_page = ModelsPage(services, self.bridge)
         self.logs_page = LogsPage(services, self.bridge)
         self.settings_page = SettingsPage(services, self.bridge)
-        self.pages = {"studio": self.studio_page, "models": self.models_page, "logs": self.logs_page,
-                      "settings": self.settings_page}
+        self.pages = {"studio": self.studio_page, "knowledge": self.knowledge_page, "models": self.models_page,
+                      "logs": self.logs_page, "settings": self.settings_page}
         self.stack = QStackedWidget()
         for page in self.pages.values():
             self.stack.addWidget(page)
@@ -129,10 +132,10 @@ class MainWindow(QMainWindow):
         self.studio_page.create_app()
 
     def close_current(self) -> None:
-        """Ctrl+W closes the open app editor; on the app list it closes the window."""
+        """Ctrl+W closes the open app editor or knowledge base; on a list it closes the window."""
         if self.current_page() == "studio" and self.studio_page.editor is not None:
             self.studio_page.close_editor()
-        else:
+        elif not (self.current_page() == "knowledge" and self.knowledge_page.close_current()):
             self.close()
 
     def refresh_current(self) -> None:
@@ -164,5 +167,6 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
         self.save_state()
         self.studio_page.shutdown()
+        self.knowledge_page.shutdown()
         self.bridge.shutdown()
         super().closeEvent(event)

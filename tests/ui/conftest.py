@@ -17,11 +17,13 @@ from studio.ui.main_window import MainWindow
 from studio.ui.theme import apply_theme
 
 THREAD_GRACE_SECONDS = 5.0
+# lancedb runs one process-wide asyncio loop thread, started on first use and kept for the life of the process.
+PROCESS_THREADS = ("LanceDBBackgroundEventLoop",)
 
 
 def leftover_threads(before: set[threading.Thread], grace: float = THREAD_GRACE_SECONDS) -> list[threading.Thread]:
     """Threads started since `before` that are still alive after a short grace period to wind down."""
-    extra = [t for t in threading.enumerate() if t not in before]
+    extra = [t for t in threading.enumerate() if t not in before and t.name not in PROCESS_THREADS]
     for t in extra:
         t.join(timeout=grace / max(1, len(extra)))
     return [t for t in extra if t.is_alive()]

@@ -26,13 +26,14 @@ def test_cold_start_is_fast_and_loads_no_model(qtbot, services, make_app):
     assert time.perf_counter() - started < 1.5
     assert [a.name for a in window.studio_page.grid.apps()] == ["Existing"]
     assert not [t for t in threading.enumerate() if t.name.startswith("model-")], "a model was loaded at start-up"
-    assert [window.nav.item(i).text() for i in range(window.nav.count())] == ["Studio", "Models", "Logs", "Settings"]
+    assert [window.nav.item(i).text() for i in range(window.nav.count())] == ["Studio", "Knowledge", "Models", "Logs",
+                                                                           "Settings"]
     window.close()
 
 
 def test_pages_switch_with_ctrl_number(qtbot, window):
-    for key, page in ((Qt.Key.Key_3, "logs"), (Qt.Key.Key_4, "settings"), (Qt.Key.Key_2, "models"),
-                      (Qt.Key.Key_1, "studio")):
+    for key, page in ((Qt.Key.Key_4, "logs"), (Qt.Key.Key_5, "settings"), (Qt.Key.Key_3, "models"),
+                      (Qt.Key.Key_2, "knowledge"), (Qt.Key.Key_1, "studio")):
         qtbot.keyClick(window, key, CTRL)
         assert window.current_page() == page
         assert window.stack.currentWidget() is window.pages[page]
@@ -103,7 +104,7 @@ def test_logs_page_lists_filters_and_shows_a_message(qtbot, window, services, ma
     for app, query in ((chat, "Say hi"), (other, "Say bye")):
         events = list(services.chat.send(app.id, query))
         assert events[-1].message.status == MessageStatus.NORMAL
-    qtbot.keyClick(window, Qt.Key.Key_3, CTRL)
+    qtbot.keyClick(window, Qt.Key.Key_4, CTRL)
     page = window.logs_page
     qtbot.waitUntil(lambda: page.table.rowCount() == 2 and not page.loading, timeout=10_000)
     assert {page.table.item(r, 1).text() for r in range(2)} == {"Logged", "Quiet"}
@@ -117,7 +118,7 @@ def test_logs_page_lists_filters_and_shows_a_message(qtbot, window, services, ma
 
 
 def test_settings_page_saves_and_shows_validation_inline(qtbot, window, services, tmp_path):
-    qtbot.keyClick(window, Qt.Key.Key_4, CTRL)
+    qtbot.keyClick(window, Qt.Key.Key_5, CTRL)
     page = window.settings_page
     qtbot.waitUntil(lambda: page.loaded_once, timeout=10_000)
     assert page.spins["n_ctx"].value() == 4096

@@ -13,7 +13,7 @@ def row_values(page, row: int) -> dict[str, str]:
 
 
 def test_lists_bundled_model_and_refuses_corrupt_file(qtbot, window, services, tmp_path):
-    qtbot.keyClick(window, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClick(window, Qt.Key.Key_3, Qt.KeyboardModifier.ControlModifier)
     page = window.models_page
     assert window.current_page() == "models"
     qtbot.waitUntil(lambda: page.loaded_once, timeout=10_000)

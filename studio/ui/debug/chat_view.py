@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QScrollA
 
 from studio.core.entities import Message, MessageStatus
 from studio.core.events import MessageFinished
+from studio.ui.debug.citations import CitationsRow
 from studio.ui.theme import AppIcon, label, set_role
 
 STATUS_BADGES = {
@@ -57,6 +58,7 @@ class AnswerBubble(QWidget):
         self.note.hide()
         self.stats = label("", "stats")
         self.stats.hide()
+        self.citations = CitationsRow()
         inner = QVBoxLayout(self.frame)
         inner.setContentsMargins(12, 8, 12, 8)
         inner.addWidget(self.body)
@@ -70,6 +72,7 @@ class AnswerBubble(QWidget):
         badges.addWidget(self.badge)
         badges.addWidget(self.stats)
         badges.addStretch(1)
+        column.addWidget(self.citations)
         column.addLayout(badges)
         column.addWidget(self.note)
         row = QHBoxLayout(self)
@@ -92,6 +95,7 @@ class AnswerBubble(QWidget):
         self.set_status(m.status, m.error)
         self.stats.setText(format_stats(finished))
         self.stats.setVisible(m.status != MessageStatus.ERROR or m.answer_tokens > 0)
+        self.citations.set_resources(m.retriever_resources)
         if finished.dropped_turns > 0:
             self.note.setText(dropped_note(finished.dropped_turns))
             self.note.show()

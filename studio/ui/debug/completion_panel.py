@@ -13,6 +13,7 @@ from studio.core.entities import App, MessageStatus
 from studio.core.events import MessageFinished
 from studio.ui.bridge import Generation
 from studio.ui.debug.chat_view import STATUS_BADGES, format_stats
+from studio.ui.debug.citations import CitationsRow
 from studio.ui.debug.inputs_form import InputsForm, app_inputs
 from studio.ui.icons import icon
 from studio.ui.theme import button, label, set_role
@@ -43,6 +44,7 @@ class CompletionPanel(QFrame):
         self.badge = label("", "badge")
         self.badge.hide()
         self.stats = label("", "stats")
+        self.citations = CitationsRow()
         self.error = label("", "error", wrap=True)
         self.error.hide()
         self._build()
@@ -81,6 +83,7 @@ class CompletionPanel(QFrame):
         root.addWidget(self.error)
         root.addLayout(result_row)
         root.addWidget(self.output, 1)
+        root.addWidget(self.citations)
 
     def set_app(self, app: App) -> None:
         self.app = app
@@ -108,6 +111,7 @@ class CompletionPanel(QFrame):
         self.inputs.set_error("")
         self.badge.hide()
         self.stats.setText("")
+        self.citations.set_resources([])
         self.output.clear()
         generation = Generation(start, self)
         generation.text.connect(self._on_text)
@@ -137,6 +141,7 @@ class CompletionPanel(QFrame):
             self.badge.setText(badge[0])
             set_role(self.badge, "kind", badge[1])
         self.stats.setText(format_stats(finished))
+        self.citations.set_resources(m.retriever_resources)
         if m.status == MessageStatus.ERROR:
             self._show_error(m.error)
         self._set_running(False)

@@ -21,7 +21,7 @@ from studio.ui.theme import AppIcon, button, label, set_role
 log = logging.getLogger(__name__)
 AUTOSAVE_MS = 600
 MERGE_SECONDS = 1.5  # typing bursts in one field become one undo step
-UNMERGEABLE = {"var:add", "var:remove", "var:move", "var:required", "model", "memory"}
+UNMERGEABLE = {"var:add", "var:remove", "var:move", "var:required", "model", "memory", "dataset_configs"}
 
 
 class ConfigCommand(QUndoCommand):
@@ -223,11 +223,17 @@ class AppEditor(QWidget):
             default = self.services.models.default_chat_model()
         except ModelError:
             default = None
-        return models, default
+        try:
+            datasets = self.services.knowledge.list()
+        except StudioError as exc:
+            log.warning("knowledge bases not listed: %s", exc.message)
+            datasets = []
+        return models, default, datasets
 
     def _models_read(self, result) -> None:
-        models, default = result
+        models, default, datasets = result
         self.form.model.set_models(models, default)
+        self.form.context.set_datasets(datasets)
 
     def shutdown(self) -> None:
         """Keep the last edit and stop any generation; called before the editor closes."""

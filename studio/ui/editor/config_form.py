@@ -1,4 +1,5 @@
-"""The left side of the app editor: the form over Dify's `model_config` fields (prompt, inputs, opener, model, memory)."""
+"""The left side of the app editor: the form over Dify's `model_config` fields (prompt, inputs, opener, context,
+model, memory)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from PySide6.QtWidgets import (
 
 from studio.core.app_config import template_variables
 from studio.core.entities import AppMode
+from studio.ui.editor.context_section import ContextSection
 from studio.ui.editor.model_section import MemorySection, ModelSection
 from studio.ui.editor.variables import VariablesEditor
 from studio.ui.theme import button, label
@@ -83,6 +85,7 @@ class ConfigForm(QWidget):
         self.questions.setFixedHeight(80)
         self.questions.setPlaceholderText("One suggested question per line (optional)")
         self.memory = MemorySection()
+        self.context = ContextSection()
         self._lay_out()
         self._connect()
 
@@ -108,6 +111,9 @@ class ConfigForm(QWidget):
             body.addWidget(label("Suggested questions", "muted"))
             body.addWidget(self.questions)
             column.addWidget(frame)
+        frame, body = section("Context", "Knowledge bases searched for each question; answers cite what they use.")
+        body.addWidget(self.context)
+        column.addWidget(frame)
         frame, body = section("Model")
         body.addWidget(self.model)
         column.addWidget(frame)
@@ -122,7 +128,7 @@ class ConfigForm(QWidget):
         self.opening.textChanged.connect(lambda: self._edited("opening_statement"))
         self.questions.textChanged.connect(lambda: self._edited("suggested_questions"))
         self.add_missing.clicked.connect(self.add_missing_variables)
-        for part in (self.variables, self.model, self.memory):
+        for part in (self.variables, self.model, self.memory, self.context):
             part.changed.connect(self._edited)
         for widget in (self.prompt, self.opening, self.questions, self.model.stop, self.model.temperature,
                        self.model.top_p, self.model.max_tokens, self.memory.size, *self.variables.detail.text_widgets()):
@@ -165,6 +171,7 @@ class ConfigForm(QWidget):
         self.variables.blockSignals(False)
         self.model.load(config.get("model") or {})
         self.memory.load(config.get("memory"))
+        self.context.load(config)
         self._refresh_prompt_info()
 
     def apply(self, config: dict[str, Any]) -> dict[str, Any]:
@@ -173,6 +180,9 @@ class ConfigForm(QWidget):
         result["pre_prompt"] = self.prompt.toPlainText()
         result["user_input_form"] = self.variables.items()
         result["model"] = self.model.apply(config.get("model"))
+        context = self.context.apply(config)
+        if context is not None:
+            result["dataset_configs"] = context
         if self.chat:
             result["opening_statement"] = self.opening.toPlainText()
             result["suggested_questions"] = _lines(self.questions.toPlainText())
