@@ -35,6 +35,7 @@ bench: install
 screenshot: install
 	xvfb-run -a -s "-screen 0 1400x900x24" $(PY) resources/screenshots/take_screenshots.py
 	xvfb-run -a -s "-screen 0 1400x900x24" $(PY) resources/screenshots/take_workflow_screenshots.py
+	xvfb-run -a -s "-screen 0 1400x900x24" $(PY) resources/screenshots/take_knowledge_screenshots.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

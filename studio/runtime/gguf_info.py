@@ -11,6 +11,7 @@ from typing import Any, BinaryIO
 
 from studio.core.entities import ModelInfo, ModelKind
 from studio.core.errors import ModelError
+from studio.runtime import bert_gguf
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +99,8 @@ class _Header:
 class GGUFInspector:
     """Implements core.ports.ModelInspector for GGUF files."""
 
-    def __init__(self) -> None:
+    def __init__(self, cache_dir: Path | None = None) -> None:
+        self.cache_dir = Path(cache_dir) if cache_dir else None  # where models derived from packages go
         self._cache: dict[tuple[str, int, int], ModelInfo] = {}
         self._bundled: list[ModelInfo] | None = None  # packages do not change under a running Studio
 
@@ -155,4 +157,29 @@ class GGUFInspector:
                         found.append(self.inspect(str(file.locate()), source="bundled"))
                     except ModelError as exc:
                         log.warning("bundled model in %s is unusable: %s", package, exc)
+        embedding = self._bundled_embedding()
+        if embedding is not None:
+            found.append(embedding)
         return found
+
+    def _bundled_embedding(self) -> ModelInfo | None:
+        """The packaged all-MiniLM-L6-v2, listed without converting it: its GGUF is made on first use
+        (bert_gguf.ensure_bundled_embedding), so until then the facts come from what the converter writes."""
+        if self.cache_dir is None:
+            return None
+        try:
+            path = bert_gguf.bundled_embedding_path(self.cache_dir)
+        except ModelError as exc:
+            log.warning("the bundled embedding model is unusable: %s", exc)
+            return None
+        if path is None:
+            return None
+        ids = {"id": bert_gguf.BUNDLED_EMBEDDING_ID, "name": bert_gguf.BUNDLED_EMBEDDING_NAME, "source": "bundled"}
+        if path.is_file():
+            try:
+                return self.inspect(str(path), source="bundled").model_copy(update=ids)
+            except ModelError as exc:
+                log.warning("the converted embedding model %s is unusable (converting again on use): %s", path, exc)
+        return ModelInfo(path=str(path), kind=ModelKind.EMBEDDING, architecture="bert",
+                         parameters=bert_gguf.BUNDLED_EMBEDDING_PARAMETERS, quantization=bert_gguf.WEIGHT_TYPE.upper(),
+                         context_length=512, **ids)

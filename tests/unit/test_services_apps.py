@@ -2,7 +2,7 @@
 
 import pytest
 
-from studio.core.entities import AppMode
+from studio.core.entities import AppMode, ModelKind
 from studio.core.errors import ConflictError, ModelError, NotFoundError, ValidationError
 
 
@@ -37,7 +37,7 @@ def test_bad_app_input_is_named(services):
 
 
 def test_models_list_add_default_remove(services, tmp_path):
-    [bundled] = services.models.list()
+    [bundled] = [m for m in services.models.list() if m.kind == ModelKind.CHAT]
     assert bundled.source == "bundled" and services.models.default_chat_model().id == bundled.id
     copy = tmp_path / "My-Model.Q4_1.gguf"
     copy.symlink_to(bundled.path)
@@ -60,11 +60,11 @@ def test_corrupt_and_missing_model_files(services, tmp_path):
         services.models.add(str(bad))
     with pytest.raises(ModelError, match="not found"):
         services.models.add(str(tmp_path / "missing.gguf"))
-    assert len(services.models.list()) == 1
+    assert len([m for m in services.models.list() if m.kind == ModelKind.CHAT]) == 1
 
 
 def test_user_model_that_disappears_is_listed_with_error(services, tmp_path):
-    [bundled] = services.models.list()
+    [bundled] = [m for m in services.models.list() if m.kind == ModelKind.CHAT]
     link = tmp_path / "gone.gguf"
     link.symlink_to(bundled.path)
     services.models.add(str(link))
