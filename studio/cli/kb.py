@@ -33,6 +33,11 @@ def register(sub) -> None:
     p.add_argument("name", metavar="KB")
     p.set_defaults(handler=lambda s, a: _ingest(s, s.knowledge.get(a.name), as_json=False))
 
+    p = kb.add_parser("rebuild", help="embed every chunk again into a fresh index (e.g. with another model)")
+    p.add_argument("name", metavar="KB")
+    p.add_argument("--embedding-model", metavar="MODEL_ID", help="switch to this local embedding model")
+    p.set_defaults(handler=_rebuild)
+
     p = kb.add_parser("search", help="retrieval testing: ranked chunks for a query")
     p.add_argument("name", metavar="KB")
     p.add_argument("query")
@@ -75,6 +80,16 @@ def _add(services, args) -> int:
               f"{len(plan.unchanged)} unchanged", file=sys.stderr)
     code = _ingest(services, services.knowledge.get(args.name), as_json=args.json, plan=plan)
     return code or (1 if plan.skipped and not (plan.queued or plan.replaced or plan.resumed) else 0)
+
+
+def _rebuild(services, args) -> int:
+    embedding = None
+    if args.embedding_model:
+        from studio.core.knowledge import EmbeddingChoice
+
+        embedding = EmbeddingChoice(provider="local", model=args.embedding_model)
+    dataset = services.knowledge.rebuild(args.name, embedding)
+    return _ingest(services, dataset, as_json=False)
 
 
 def _ingest(services, dataset, *, as_json: bool, plan=None) -> int:

@@ -149,6 +149,21 @@ class KnowledgeService:
         if index is not None:
             index.drop()
 
+    def rebuild(self, ref: str, embedding: EmbeddingChoice | None = None) -> Dataset:
+        """Drop the knowledge base's vector and full-text index and queue every chunk to embed again (optionally
+        with another embedding model); the chunks in SQLite are kept. Run ingest/start_ingestion afterwards."""
+        dataset = self.get(ref)
+        self.cancel_ingestion(dataset.id, wait=True)
+        index = self._index(dataset, 0)
+        with self._lock:
+            self._indexes.pop(dataset.id, None)
+        if index is not None:
+            index.drop()
+        self._repo.reset_index(dataset.id)
+        if embedding is not None:
+            self._repo.update_dataset(dataset.id, embedding=embedding.model_dump())
+        return self._repo.get_dataset(dataset.id)
+
     def _index(self, dataset: Dataset, dimension: int):
         """The dataset's LanceDB table; created on first use with the embedder's dimension."""
         with self._lock:

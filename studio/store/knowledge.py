@@ -212,6 +212,17 @@ class KnowledgeRepository:
             return [tuple(r) for r in s.execute(select(SegmentRow.id, SegmentRow.content).where(
                 SegmentRow.document_id == document_id, SegmentRow.indexed.is_(False)).order_by(SegmentRow.position))]
 
+    def reset_index(self, dataset_id: str) -> None:
+        """Forget what is in the vector index (it is being rebuilt): every chunk is to embed again."""
+        with self._store.transaction() as s:
+            docs = select(KbDocumentRow.id).where(KbDocumentRow.dataset_id == dataset_id)
+            s.execute(update(SegmentRow).where(SegmentRow.dataset_id == dataset_id).values(indexed=False))
+            s.execute(update(ChildChunkRow).where(ChildChunkRow.document_id.in_(docs)).values(indexed=False))
+            s.execute(update(KbDocumentRow).where(KbDocumentRow.dataset_id == dataset_id,
+                                                  KbDocumentRow.status == DocumentStatus.COMPLETED.value)
+                      .values(status=DocumentStatus.INDEXING.value))
+            s.execute(update(DatasetRow).where(DatasetRow.id == dataset_id).values(dimension=0))
+
     def mark_indexed(self, unit_ids: Sequence[str]) -> None:
         with self._store.transaction() as s:
             for part in _chunks(list(unit_ids)):

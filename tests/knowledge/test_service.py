@@ -251,3 +251,21 @@ def test_knowledge_base_names_are_checked(services):
     services.knowledge.delete("once")
     with pytest.raises(NotFoundError):
         services.knowledge.get("once")
+
+
+def test_rebuild_embeds_every_chunk_again_into_a_fresh_index(services, tmp_path):
+    doc = tmp_path / "r.md"
+    doc.write_text("# R\n\nRebuilding keeps the chunks.\n\nOnly the vectors are made again.\n")
+    services.knowledge.create("rb", chunk_size=50, overlap=0)
+    services.knowledge.add("rb", [doc])
+    services.knowledge.ingest("rb")
+    before = [s.id for s in services.knowledge.segments(services.knowledge.documents("rb")[0].id)]
+    dataset = services.knowledge.rebuild("rb")
+    assert dataset.dimension == 0
+    assert {d.status for d in services.knowledge.documents("rb")} == {DocumentStatus.INDEXING}
+    assert services.knowledge.search("rb", "vectors made again") == []
+    report = services.knowledge.ingest("rb")
+    assert report.chunks == len(before)
+    (d,) = services.knowledge.documents("rb")
+    assert d.status == DocumentStatus.COMPLETED and [s.id for s in services.knowledge.segments(d.id)] == before
+    assert services.knowledge.search("rb", "vectors made again")[0].segment.content.startswith("Only")
