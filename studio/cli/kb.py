@@ -21,6 +21,7 @@ def register(sub) -> None:
     p.add_argument("--parent-child", choices=["paragraph", "full-doc"],
                    help="parent-child chunks: search small children, return their parent")
     p.add_argument("--description", default="")
+    _embedding_options(p, "embed with this local embedding model (`studio models list`; default all-minilm-l6-v2)")
     p.set_defaults(handler=_create)
 
     p = kb.add_parser("add", help="add files or folders and index them (re-adding an unchanged file does nothing)")
@@ -29,13 +30,14 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true", help="print a JSON report instead of the progress bar")
     p.set_defaults(handler=_add)
 
-    p = kb.add_parser("resume", help="finish indexing that was interrupted or cancelled")
+    p = kb.add_parser("resume", help="finish indexing that was interrupted, cancelled or stopped by an "
+                                     "embedding error")
     p.add_argument("name", metavar="KB")
     p.set_defaults(handler=lambda s, a: _ingest(s, s.knowledge.get(a.name), as_json=False))
 
     p = kb.add_parser("rebuild", help="embed every chunk again into a fresh index (e.g. with another model)")
     p.add_argument("name", metavar="KB")
-    p.add_argument("--embedding-model", metavar="MODEL_ID", help="switch to this local embedding model")
+    _embedding_options(p, "switch to this local embedding model")
     p.set_defaults(handler=_rebuild)
 
     p = kb.add_parser("search", help="retrieval testing: ranked chunks for a query")
@@ -57,6 +59,35 @@ def register(sub) -> None:
     p.set_defaults(handler=lambda s, a: s.knowledge.delete(a.name))
 
 
+def _embedding_options(p, model_help: str) -> None:
+    p.add_argument("--embedding-model", metavar="MODEL_ID",
+                   help=model_help + "; with --embedding-url, the model name the endpoint serves")
+    p.add_argument("--embedding-url", metavar="URL",
+                   help="embed through an OpenAI-compatible endpoint instead, e.g. http://127.0.0.1:8080/v1 "
+                        "(llama.cpp server, Ollama, vLLM…); needs --embedding-model. No API key is sent: use a "
+                        "local endpoint that needs none")
+
+
+def _embedding(services, args):
+    """The EmbeddingChoice the options ask for, or None for the default (create) or the current one (rebuild)."""
+    from studio.core.errors import ValidationError
+    from studio.core.knowledge import EmbeddingChoice
+
+    if args.embedding_url is not None:
+        if not args.embedding_model:
+            raise ValidationError("--embedding-url needs --embedding-model: the model name the endpoint serves")
+        return EmbeddingChoice(provider="openai_api_compatible", model=args.embedding_model,
+                               base_url=args.embedding_url)
+    if not args.embedding_model:
+        return None
+    from studio.core.entities import ModelKind
+
+    model = services.models.get(args.embedding_model)  # NotFoundError names the id
+    if model.kind != ModelKind.EMBEDDING:
+        raise ValidationError(f"{args.embedding_model} is a chat model, not an embedding model")
+    return EmbeddingChoice(provider="local", model=model.id)
+
+
 def _create(services, args) -> int:
     rule = None
     if args.parent_child:
@@ -64,7 +95,8 @@ def _create(services, args) -> int:
 
         rule = ProcessRule(mode="hierarchical", parent_mode=args.parent_child)
     dataset = services.knowledge.create(args.name, description=args.description, process_rule=rule,
-                                        chunk_size=args.chunk_size, overlap=args.overlap, separator=args.separator)
+                                        chunk_size=args.chunk_size, overlap=args.overlap, separator=args.separator,
+                                        embedding=_embedding(services, args))
     print(dataset.id)
     return 0
 
@@ -83,12 +115,7 @@ def _add(services, args) -> int:
 
 
 def _rebuild(services, args) -> int:
-    embedding = None
-    if args.embedding_model:
-        from studio.core.knowledge import EmbeddingChoice
-
-        embedding = EmbeddingChoice(provider="local", model=args.embedding_model)
-    dataset = services.knowledge.rebuild(args.name, embedding)
+    dataset = services.knowledge.rebuild(args.name, _embedding(services, args))
     return _ingest(services, dataset, as_json=False)
 
 
@@ -99,6 +126,9 @@ def _ingest(services, dataset, *, as_json: bool, plan=None) -> int:
     bar.close()
     for name, message in report.failed:
         print(f"failed {name}: {message}", file=sys.stderr)
+    if report.embedding_error:
+        print(f"the chunks are saved; once the embedder works, `studio kb resume {dataset.name}` embeds them",
+              file=sys.stderr)
     if as_json:
         print_json({"dataset_id": dataset.id, "queued": [d.name for d in plan.queued] if plan else [],
                     "unchanged": plan.unchanged if plan else [], "replaced": plan.replaced if plan else [],
@@ -169,6 +199,10 @@ def _search(services, args) -> int:
     return 0
 
 
+def _embedding_label(choice) -> str:
+    return f"{choice.model} @ {choice.base_url}" if choice.provider == "openai_api_compatible" else choice.model
+
+
 def _list(services, args) -> int:
     if args.name:
         docs = services.knowledge.documents(args.name)
@@ -182,7 +216,7 @@ def _list(services, args) -> int:
     if args.json:
         print_json([json.loads(d.model_dump_json()) for d in datasets])
     else:
-        print_table([[d.name, str(d.document_count), str(d.segment_count), d.embedding.model,
+        print_table([[d.name, str(d.document_count), str(d.segment_count), _embedding_label(d.embedding),
                       d.retrieval.search_method, d.id] for d in datasets],
                     ["NAME", "DOCS", "CHUNKS", "EMBEDDING", "SEARCH", "ID"])
     return 0

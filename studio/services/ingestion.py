@@ -3,6 +3,10 @@
 SQLite is the record of progress. A document's chunks are saved in one transaction before any is embedded, and each
 embedded batch is marked in SQLite right after LanceDB commits it, so a run killed at any instant resumes with the
 chunks that are not marked: leftovers of an unmarked batch are deleted from LanceDB first, so nothing is doubled.
+
+When the embedder fails (an endpoint that is down, a model that is missing), the documents it did not finish are
+marked `error` with its message and keep their chunks; the next run (`studio kb resume`, or adding files) picks
+them up again and embeds only what is not marked yet.
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ class IngestReport:
     failed: list[tuple[str, str]] = field(default_factory=list)
     cancelled: bool = False
     elapsed_s: float = 0.0
+    embedding_error: str = ""  # why embedding stopped; those documents keep their chunks and are retried next run
 
 
 def _hash(text: str) -> str:
@@ -80,21 +85,34 @@ class Ingestion:
         progress = IngestProgress()
         report = IngestReport()
         notify = on_progress or (lambda p: None)
+        self._repo.retry_embedding_errors(dataset.id)
         docs = self._repo.pending_documents(dataset.id)
         progress.files_total = report.documents = len(docs)
         notify(progress)
+        parsed: list[tuple[KbDocument, bool]] = []
         try:
-            parsed = self._read_all(dataset, docs, cancel, progress, notify)
+            parsed += self._read_all(dataset, docs, cancel, progress, notify)
             self._embed_all(dataset, parsed, cancel, progress, notify, started)
         except CancelledError:
             self._repo.pause_pending(dataset.id)
             report.cancelled = True
+        except StudioError as exc:  # the embedder failed: no traceback, each unfinished document says why
+            report.embedding_error = exc.message
+            self._fail_unfinished(dataset, parsed, exc.message, progress)
         progress.phase = "done"
         progress.elapsed_s = report.elapsed_s = time.monotonic() - started
         report.failed = list(progress.errors)
         report.chunks = progress.chunks_done
         notify(progress)
         return report
+
+    def _fail_unfinished(self, dataset: Dataset, parsed, message: str, progress: IngestProgress) -> None:
+        log.warning("embedding for knowledge base %s stopped: %s", dataset.name, message)
+        for doc, _ in parsed:
+            if self._repo.get_document(doc.id).status == DocumentStatus.COMPLETED:
+                continue
+            self._repo.set_status(doc.id, DocumentStatus.ERROR, message)
+            progress.errors.append((doc.name, message))
 
     # -- phase 1: read, clean, chunk -----------------------------------------------------------------------
     def _read_all(self, dataset, docs, cancel, progress, notify) -> list[tuple[KbDocument, bool]]:

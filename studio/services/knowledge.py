@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import ValidationError as PydanticError
 
@@ -89,9 +90,10 @@ class KnowledgeService:
         if len(name) > MAX_NAME:
             raise ValidationError(f"The name is {len(name)} characters long; the limit is {MAX_NAME}")
         rule = self._rule(process_rule, chunk_size, overlap, separator)
+        embedding = check_embedding(embedding or EmbeddingChoice())
         dataset_id = str(uuid.uuid4())
         return self._repo.create_dataset(
-            dataset_id, name=name, description=description, embedding=(embedding or EmbeddingChoice()).model_dump(),
+            dataset_id, name=name, description=description, embedding=embedding.model_dump(),
             process_rule=rule.model_dump(), retrieval=(retrieval or RetrievalSettings()).model_dump(),
             index_name=f"kb_{dataset_id.replace('-', '')}")
 
@@ -153,6 +155,7 @@ class KnowledgeService:
         """Drop the knowledge base's vector and full-text index and queue every chunk to embed again (optionally
         with another embedding model); the chunks in SQLite are kept. Run ingest/start_ingestion afterwards."""
         dataset = self.get(ref)
+        embedding = None if embedding is None else check_embedding(embedding)
         self.cancel_ingestion(dataset.id, wait=True)
         index = self._index(dataset, 0)
         with self._lock:
@@ -323,6 +326,21 @@ class KnowledgeService:
             seg = self._repo.update_segment(segment_id, enabled=enabled)
         return seg
 
+    def update_child_chunk(self, child_id: str, *, content: str) -> Segment:
+        """Edit one child chunk of a parent-child knowledge base: its new text is embedded at once (with the
+        document's title, as ingestion does) and replaces the old one in the index. The parent's text is left as
+        it is (see KnowledgeRepository.update_child_chunk); returns the parent with its children."""
+        child = self._repo.get_child_chunk(child_id)
+        content = (content or "").strip()
+        if not content:
+            raise ValidationError("A child chunk cannot be empty; disable its parent chunk instead")
+        seg = self._repo.get_segment(child.segment_id)
+        dataset = self._repo.get_dataset(seg.dataset_id)
+        text = indexed_text(self._repo.get_document(seg.document_id).title, content)
+        vector = self._embedders.embedder(dataset.embedding).embed([text])[0]
+        self._index(dataset, len(vector)).update_content(child.id, text, vector)
+        return self._repo.update_child_chunk(child.id, content=content)
+
     # -- search -------------------------------------------------------------------------------------------
     def search(self, refs: str | Sequence[str], query: str, *, mode: str | None = None, top_k: int | None = None,
                score_threshold: float | None = None, settings: RetrievalSettings | None = None,
@@ -363,6 +381,32 @@ class KnowledgeService:
         for task in running:
             task.cancel()
         self._retriever.close()
+
+
+def check_embedding(choice: EmbeddingChoice) -> EmbeddingChoice:
+    """A usable embedding choice, or a ValidationError that says what to fix. An endpoint needs an http(s) URL and
+    the model name it serves; API keys are not taken here (and never stored with the knowledge base)."""
+    model = (choice.model or "").strip()
+    if not model:
+        raise ValidationError("Choose an embedding model" if choice.provider == "local" else
+                              "Give the model name the embedding endpoint serves (e.g. all-MiniLM-L6-v2)")
+    if choice.provider != "openai_api_compatible":
+        return choice.model_copy(update={"model": model, "base_url": ""})
+    url = (choice.base_url or "").strip()
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        parts, host = None, None
+    if parts is None or parts.scheme not in ("http", "https") or not host:
+        raise ValidationError(f"The embedding endpoint URL must look like http://127.0.0.1:8080/v1, got {url!r}")
+    if parts.username or parts.password:
+        raise ValidationError("Leave credentials out of the embedding endpoint URL; it is stored as plain text")
+    if parts.query or parts.fragment:
+        raise ValidationError("The embedding endpoint URL is a base URL such as http://host:8080/v1, without "
+                              "? or #")
+    return choice.model_copy(update={"model": model, "base_url": url.rstrip("/")})
 
 
 def doc_fields(doc: KbDocument) -> dict[str, Any]:

@@ -41,12 +41,16 @@ def _document(row: KbDocumentRow, segments: int = 0, indexed: int = 0) -> KbDocu
                       created_at=row.created_at, completed_at=row.completed_at)
 
 
+def _child(row: ChildChunkRow) -> ChildChunk:
+    return ChildChunk(id=row.id, segment_id=row.segment_id, position=row.position, content=row.content,
+                      start=row.start, end=row.end)
+
+
 def _segment(row: SegmentRow, children: Sequence[ChildChunkRow] = ()) -> Segment:
     return Segment(id=row.id, dataset_id=row.dataset_id, document_id=row.document_id, position=row.position,
                    content=row.content, start=row.start, end=row.end, word_count=row.word_count,
                    enabled=row.enabled, hit_count=row.hit_count, index_node_hash=row.index_node_hash,
-                   children=tuple(ChildChunk(id=c.id, segment_id=c.segment_id, position=c.position, content=c.content,
-                                             start=c.start, end=c.end) for c in children))
+                   children=tuple(_child(c) for c in children))
 
 
 class KnowledgeRepository:
@@ -170,6 +174,15 @@ class KnowledgeRepository:
                 KbDocumentRow.dataset_id == dataset_id,
                 KbDocumentRow.status.in_([DocumentStatus.WAITING.value, DocumentStatus.PARSING.value,
                                           DocumentStatus.INDEXING.value])).values(status="paused")).rowcount
+
+    def retry_embedding_errors(self, dataset_id: str) -> int:
+        """Documents that failed while embedding (they have chunks; a file that could not be read has none) go
+        back to `indexing`, so the next run embeds what is not marked yet."""
+        chunked = select(SegmentRow.document_id).where(SegmentRow.dataset_id == dataset_id)
+        with self._store.transaction() as s:
+            return s.execute(update(KbDocumentRow).where(
+                KbDocumentRow.dataset_id == dataset_id, KbDocumentRow.status == DocumentStatus.ERROR.value,
+                KbDocumentRow.id.in_(chunked)).values(status=DocumentStatus.INDEXING.value, error="")).rowcount
 
     def requeue(self, document_id: str, *, content_hash: str, size_bytes: int) -> None:
         """A changed file: forget its chunks and parse it again."""
@@ -312,6 +325,26 @@ class KnowledgeRepository:
                 raise NotFoundError(f"Chunk {segment_id!r} not found")
             for key, value in fields.items():
                 setattr(row, key, value)
+        return self.get_segment(segment_id)
+
+    def get_child_chunk(self, child_id: str) -> ChildChunk:
+        with self._store.transaction() as s:
+            row = s.get(ChildChunkRow, child_id)
+            if row is None:
+                raise NotFoundError(f"Child chunk {child_id!r} not found")
+            return _child(row)
+
+    def update_child_chunk(self, child_id: str, *, content: str) -> Segment:
+        """A user's edit of a child chunk. Its start/end keep pointing at the region of the document it was cut
+        from (so `text[start:end] != content` tells an edited child from an automatic one, like Dify's
+        `type="customized"`), and the parent's text stays that region of the document: the parent is what a
+        search returns as context, and the document's text is not rewritten by an edit of one child."""
+        with self._store.transaction() as s:
+            row = s.get(ChildChunkRow, child_id)
+            if row is None:
+                raise NotFoundError(f"Child chunk {child_id!r} not found")
+            row.content = content
+            segment_id = row.segment_id
         return self.get_segment(segment_id)
 
     def add_hits(self, segment_ids: Sequence[str]) -> None:

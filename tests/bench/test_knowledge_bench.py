@@ -51,12 +51,14 @@ def _raw_rate(services, lang) -> tuple[float, int]:
     from llama_cpp import Llama
 
     from studio.runtime.bert_gguf import ensure_bundled_embedding
-    from studio.runtime.embedding import DEFAULT_BATCH
 
-    texts = [s.content for d in services.knowledge.documents(lang)
-             for s in services.knowledge.segments(d.id, limit=100_000)]
+    from studio.services.ingestion import indexed_text
+
+    texts = [indexed_text(d.title, s.content) for d in services.knowledge.documents(lang)
+             for s in services.knowledge.segments(d.id, limit=100_000)]  # exactly what the pipeline embedded
     path = ensure_bundled_embedding(services.knowledge._embedders._cache_dir)
-    raw = Llama(model_path=str(path), embedding=True, n_ctx=512, n_batch=DEFAULT_BATCH, n_ubatch=DEFAULT_BATCH,
+    # n_batch 512: raw embed() truncates inputs to n_batch tokens, and Studio caps them at the model's 512.
+    raw = Llama(model_path=str(path), embedding=True, n_ctx=512, n_batch=512, n_ubatch=512,
                 n_threads=THREADS, n_threads_batch=THREADS, flash_attn=True, verbose=False)
     start = time.perf_counter()
     for i in range(0, len(texts), 64):

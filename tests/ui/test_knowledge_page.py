@@ -268,3 +268,65 @@ def test_disable_and_delete_a_document(qtbot, window, services, tmp_path):
     qtbot.waitUntil(lambda: docs_panel.table.rowCount() == 1, timeout=10_000)
     assert second.id not in {d.id for d in services.knowledge.documents(dataset.id)}
     assert "Deleted" in docs_panel.message.text()
+
+
+def test_create_dialog_embeds_through_an_endpoint(qtbot, window, services):
+    page = open_knowledge(qtbot, window)
+    dialog = page.create_dataset()
+    qtbot.waitUntil(lambda: dialog.embedding.findData("all-minilm-l6-v2") >= 0, timeout=10_000)
+    assert not dialog.endpoint_url.isVisible() and not dialog.endpoint_model.isVisible()
+    dialog.embedding.setCurrentIndex(dialog.embedding.findData("openai_api_compatible"))
+    assert dialog.endpoint_url.isVisible() and dialog.endpoint_model.isVisible()
+    assert "API key" in dialog.endpoint_hint.text()
+    dialog.name.setText("Remote notes")
+    dialog.endpoint_url.setText("localhost:8080")
+    dialog.endpoint_model.setText("nomic-embed-text")
+    qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.error.isVisible(), timeout=10_000)
+    assert "URL" in dialog.error.text() and dialog.endpoint_url.property("invalid") is True
+    assert dialog.name.property("invalid") is not True
+    dialog.endpoint_url.setText("http://127.0.0.1:8080/v1")
+    qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: page.currentWidget() is page.view, timeout=10_000)
+    embedding = services.knowledge.get("Remote notes").embedding
+    assert (embedding.provider, embedding.model, embedding.base_url) == (
+        "openai_api_compatible", "nomic-embed-text", "http://127.0.0.1:8080/v1")
+
+
+def test_child_chunks_are_edited_in_the_chunk_viewer(qtbot, window, services, tmp_path):
+    from studio.core.knowledge import ProcessRule
+
+    dataset = services.knowledge.create("Zoo", process_rule=ProcessRule(mode="hierarchical", parent_mode="paragraph"))
+    services.knowledge.add(dataset.id, write_docs(tmp_path / "zoo", {
+        "zoo.md": "# Zoo\n\nThe reptile house holds a sleepy iguana.\nIt also holds a grumpy tortoise.\n"}))
+    assert not services.knowledge.ingest(dataset.id).failed
+    page = open_knowledge(qtbot, window)
+    view = page.open_dataset(services.knowledge.get(dataset.id))
+    docs_panel = view.documents
+    qtbot.waitUntil(lambda: docs_panel.table.rowCount() == 1, timeout=10_000)
+    docs_panel.table.selectRow(0)
+    qtbot.mouseClick(docs_panel.chunks_button, Qt.MouseButton.LeftButton)
+    chunks = view.chunks
+    qtbot.waitUntil(lambda: bool(chunks.cards), timeout=10_000)
+    card = chunks.cards[0]
+    assert card.title.text().startswith("Parent-chunk") and not card.edit_button.isEnabled()
+    child = next(c for c in card.segment.children if "tortoise" in c.content)
+    qtbot.mouseClick(card.child_buttons[child.id], Qt.MouseButton.LeftButton)
+    dialog = chunks.dialog
+    assert dialog is not None and dialog.isVisible() and dialog.child == child
+    assert dialog.text() == child.content and "C-" in dialog.windowTitle()
+    dialog.editor.selectAll()
+    qtbot.keyClicks(dialog.editor, "It also holds a saxophone-playing komodo dragon.")
+    qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not shiboken6.isValid(dialog) or not dialog.isVisible(), timeout=30_000)
+    assert card.child_texts[child.id].text() == "It also holds a saxophone-playing komodo dragon."
+    assert "tortoise" in card.body.text()  # the parent keeps the document's text
+    top = services.knowledge.search(dataset.id, "komodo dragon", mode="full_text_search")[0]
+    assert top.child_chunks[0]["id"] == child.id
+
+    dialog = chunks.edit_child(card.segment, card.segment.children[0])
+    dialog.editor.clear()
+    qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(dialog.error.isVisible, timeout=10_000)
+    assert "empty" in dialog.error.text() and dialog.isVisible()
+    dialog.reject()

@@ -1,4 +1,5 @@
-"""The chunk editor dialog: the chunk's text with Qt's own undo/redo, a character count, and Save (re-embeds)."""
+"""The chunk editor dialog: a chunk's (or one child chunk's) text with Qt's own undo/redo, a character count, and
+Save (re-embeds)."""
 
 from __future__ import annotations
 
@@ -6,20 +7,31 @@ from collections.abc import Callable
 
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QHBoxLayout, QPlainTextEdit, QVBoxLayout, QWidget
 
-from studio.core.knowledge import Segment
+from studio.core.knowledge import ChildChunk, Segment
 from studio.ui.theme import label
 
 
 class ChunkEditDialog(QDialog):
     """`submit(text)` starts the save on a worker; the caller then calls saved() or show_error()."""
 
-    def __init__(self, segment: Segment, submit: Callable[[str], None], parent: QWidget | None = None) -> None:
+    def __init__(self, segment: Segment, submit: Callable[[str], None], parent: QWidget | None = None, *,
+                 child: ChildChunk | None = None) -> None:
         super().__init__(parent)
         self.segment = segment
+        self.child = child
         self._submit = submit
-        self.setWindowTitle(f"Edit chunk {segment.position}")
+        self.original = child.content if child else segment.content
+        if child is None:
+            self.setWindowTitle(f"Edit chunk {segment.position}")
+            heading = f"CHUNK-{segment.position:02d}"
+            hint = "Saving embeds the new text again, so searches find it at once."
+        else:
+            self.setWindowTitle(f"Edit child chunk C-{child.position} of chunk {segment.position}")
+            heading = f"PARENT-CHUNK-{segment.position:02d} · C-{child.position}"
+            hint = ("Saving embeds this child chunk again, so searches find it at once. The parent chunk keeps the "
+                    "document's text; a search that matches this child returns it with its parent.")
         self.resize(640, 420)
-        self.editor = QPlainTextEdit(segment.content)
+        self.editor = QPlainTextEdit(self.original)
         self.editor.setObjectName("ChunkEdit")
         self.count = label("", "hint")
         self.status = label("", "muted")
@@ -32,13 +44,13 @@ class ChunkEditDialog(QDialog):
         buttons.rejected.connect(self.reject)
         self.editor.textChanged.connect(self._count)
         top = QHBoxLayout()
-        top.addWidget(label(f"CHUNK-{segment.position:02d}", "section"))
+        top.addWidget(label(heading, "section"))
         top.addStretch(1)
         top.addWidget(self.count)
         column = QVBoxLayout(self)
         column.addLayout(top)
         column.addWidget(self.editor, 1)
-        column.addWidget(label("Saving embeds the new text again, so searches find it at once.", "hint", wrap=True))
+        column.addWidget(label(hint, "hint", wrap=True))
         column.addWidget(self.error)
         bottom = QHBoxLayout()
         bottom.addWidget(self.status)
@@ -55,7 +67,7 @@ class ChunkEditDialog(QDialog):
         return self.editor.toPlainText()
 
     def accept(self) -> None:
-        if self.text().strip() == self.segment.content.strip():
+        if self.text().strip() == self.original.strip():
             super().reject()  # nothing changed: no need to embed again
             return
         self.error.hide()

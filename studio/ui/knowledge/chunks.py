@@ -1,4 +1,6 @@
-"""The chunk viewer of one document (Dify's document detail): chunk cards with counts, switches, children and edit."""
+"""The chunk viewer of one document (Dify's document detail): chunk cards with counts, switches, children and edit.
+In a parent-child knowledge base the children are edited one by one (they are what is embedded); the parent keeps
+the document's text."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLineEdit, QScrollArea, QToolButton, QVBoxLayout, QWidget
 
-from studio.core.knowledge import KbDocument, Segment
+from studio.core.knowledge import ChildChunk, KbDocument, Segment
 from studio.ui.icons import icon
 from studio.ui.knowledge.chunk_dialog import ChunkEditDialog
 from studio.ui.knowledge.widgets import Switch, plural, text_block
@@ -26,6 +28,7 @@ def chunk_meta(seg: Segment) -> str:
 
 class ChunkCard(QFrame):
     edit_requested = Signal(object)  # Segment
+    child_edit_requested = Signal(object, object)  # Segment, ChildChunk
     enabled_changed = Signal(object, bool)
 
     def __init__(self, segment: Segment, parent: QWidget | None = None) -> None:
@@ -54,8 +57,9 @@ class ChunkCard(QFrame):
         self.column.setSpacing(6)
         self.column.addLayout(head)
         self.column.addWidget(self.body)
-        self.children_box = self._children(segment)
-        self.column.addWidget(self.children_box)
+        self.children_box: QWidget | None = None
+        self.child_buttons: dict[str, QToolButton] = {}  # child id -> its edit button
+        self.child_texts: dict[str, QWidget] = {}  # child id -> its text
         self.set_segment(segment)
 
     def _children(self, segment: Segment) -> QWidget:
@@ -64,13 +68,29 @@ class ChunkCard(QFrame):
         column.setContentsMargins(10, 2, 0, 0)
         column.setSpacing(4)
         column.addWidget(label(f"{plural(len(segment.children), 'CHILD CHUNK').upper()}", "section"))
+        self.child_buttons, self.child_texts = {}, {}
         for child in segment.children:
             row = QHBoxLayout()
             row.addWidget(label(f"C-{child.position}", "childid"), 0, Qt.AlignmentFlag.AlignTop)
-            row.addWidget(text_block(child.content, lines=3), 1)
+            text = self.child_texts[child.id] = text_block(child.content, lines=3)
+            row.addWidget(text, 1)
+            edit = self.child_buttons[child.id] = QToolButton()
+            edit.setIcon(icon("edit"))
+            edit.setProperty("flat", True)
+            edit.setToolTip(f"Edit child chunk C-{child.position} (it is embedded again when saved)")
+            edit.clicked.connect(lambda _c=False, c=child: self.child_edit_requested.emit(self.segment, c))
+            row.addWidget(edit, 0, Qt.AlignmentFlag.AlignTop)
             column.addLayout(row)
         box.setVisible(bool(segment.children))
         return box
+
+    def _set_children(self, segment: Segment) -> None:
+        if self.children_box is not None:
+            self.column.removeWidget(self.children_box)
+            self.children_box.hide()
+            self.children_box.deleteLater()
+        self.children_box = self._children(segment)
+        self.column.addWidget(self.children_box)
 
     def set_segment(self, segment: Segment) -> None:
         self.segment = segment
@@ -83,10 +103,11 @@ class ChunkCard(QFrame):
         self.switch.blockSignals(False)
         self.body.setProperty("role", "chunk" if segment.enabled else "chunkoff")
         self.body.style().polish(self.body)
+        self._set_children(segment)
         editable = not segment.children
         self.edit_button.setEnabled(editable)
         self.edit_button.setToolTip("Edit the text" if editable else
-                                    "Parent chunks are rebuilt from their children and cannot be edited here")
+                                    "A parent chunk keeps the document's text: edit its child chunks below")
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
         if event.button() == Qt.MouseButton.LeftButton and not self.body.hasSelectedText():
@@ -196,6 +217,7 @@ class ChunksView(QWidget):
         for seg in segments:
             card = ChunkCard(seg)
             card.edit_requested.connect(self.edit)
+            card.child_edit_requested.connect(self.edit_child)
             card.enabled_changed.connect(self.set_enabled)
             self.list.insertWidget(self.list.count() - 1, card)
             self.cards.append(card)
@@ -240,7 +262,14 @@ class ChunksView(QWidget):
         dialog.open()
         return dialog
 
-    def _save(self, dialog: ChunkEditDialog, segment: Segment, text: str) -> None:
+    def edit_child(self, segment: Segment, child: ChildChunk) -> ChunkEditDialog:
+        dialog = ChunkEditDialog(segment, lambda text: self._save(dialog, segment, text, child), self, child=child)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.dialog = dialog
+        dialog.open()
+        return dialog
+
+    def _save(self, dialog: ChunkEditDialog, segment: Segment, text: str, child: ChildChunk | None = None) -> None:
         def done(updated: Segment) -> None:
             card = self.card_for(updated.id)
             if card is not None:
@@ -249,8 +278,9 @@ class ChunksView(QWidget):
                 dialog.saved()
             self.changed.emit()
 
-        self.bridge.call(lambda: self.services.knowledge.update_segment(segment.id, content=text), done,
-                         dialog.show_error)
+        knowledge = self.services.knowledge
+        self.bridge.call(lambda: knowledge.update_segment(segment.id, content=text) if child is None
+                         else knowledge.update_child_chunk(child.id, content=text), done, dialog.show_error)
 
     def set_enabled(self, segment: Segment, enabled: bool) -> None:
         def done(updated: Segment) -> None:

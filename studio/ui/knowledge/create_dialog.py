@@ -18,6 +18,7 @@ from studio.ui.theme import label, set_role
 
 SEPARATORS = (("\\n\\n (paragraphs)", "\\n\\n"), ("\\n (lines)", "\\n"), ("。 (sentences)", "。"), (". (sentences)", ". "))
 DEFAULT_EMBEDDING = EmbeddingChoice().model
+ENDPOINT = "openai_api_compatible"  # the embedding box's last item: a server instead of a local model
 
 
 def unescape(text: str) -> str:
@@ -49,6 +50,16 @@ class CreateKnowledgeDialog(QDialog):
                                      "model reads (Dify's parent-child mode)")
         self.embedding = QComboBox()
         self.embedding.addItem(DEFAULT_EMBEDDING, DEFAULT_EMBEDDING)
+        self.embedding.addItem("OpenAI-compatible endpoint…", ENDPOINT)
+        self.endpoint_url = QLineEdit()
+        self.endpoint_url.setPlaceholderText("http://127.0.0.1:8080/v1")
+        self.endpoint_url.setToolTip("The base URL of an OpenAI-compatible /v1/embeddings server (llama.cpp "
+                                     "server, Ollama, vLLM, LM Studio…). No API key is sent: use an endpoint that "
+                                     "needs none.")
+        self.endpoint_model = QLineEdit()
+        self.endpoint_model.setPlaceholderText("e.g. nomic-embed-text")
+        self.endpoint_model.setToolTip("The model name the endpoint serves")
+        self.embedding.currentIndexChanged.connect(lambda _i: self._show_endpoint())
         self.search_method = QComboBox()
         for value, text in SEARCH_LABELS.items():
             self.search_method.addItem(text, value)
@@ -79,7 +90,13 @@ class CreateKnowledgeDialog(QDialog):
         form.addRow("", self.parent_child)
         form.addRow(label("INDEX", "section"))
         form.addRow("Embedding model", self.embedding)
+        form.addRow("Endpoint URL", self.endpoint_url)
+        form.addRow("Model name", self.endpoint_model)
+        self.endpoint_hint = label("No API key is sent or stored: use a local endpoint that needs none.", "hint",
+                                   wrap=True)
+        form.addRow("", self.endpoint_hint)
         form.addRow("Search method", self.search_method)
+        self.form = form
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         self.ok_button = buttons.button(QDialogButtonBox.StandardButton.Ok)
         self.ok_button.setText("Create")
@@ -90,17 +107,32 @@ class CreateKnowledgeDialog(QDialog):
         root.addLayout(form)
         root.addWidget(self.error)
         root.addWidget(buttons)
+        self._show_endpoint()
+
+    def uses_endpoint(self) -> bool:
+        return self.embedding.currentData() == ENDPOINT
+
+    def _show_endpoint(self) -> None:
+        on = self.uses_endpoint()
+        for widget in (self.endpoint_url, self.endpoint_model, self.endpoint_hint):
+            self.form.setRowVisible(widget, on)
+        if on and not self.endpoint_url.text():
+            self.endpoint_url.setFocus()
 
     def set_models(self, models: list[ModelInfo]) -> None:
         """Embedding models arrive from a worker; the bundled default stays first."""
         current = self.embedding.currentData()
         names = [DEFAULT_EMBEDDING] + [m.id for m in models if m.kind == ModelKind.EMBEDDING and not m.error
                                        and m.id != DEFAULT_EMBEDDING]
+        self.embedding.blockSignals(True)
         self.embedding.clear()
         for name in names:
             model = next((m for m in models if m.id == name), None)
             self.embedding.addItem(model.name if model else name, name)
+        self.embedding.addItem("OpenAI-compatible endpoint…", ENDPOINT)
         self.embedding.setCurrentIndex(max(0, self.embedding.findData(current)))
+        self.embedding.blockSignals(False)
+        self._show_endpoint()
 
     def separator_value(self) -> str:
         index = self.separator.currentIndex()
@@ -121,9 +153,16 @@ class CreateKnowledgeDialog(QDialog):
             "name": self.name.text().strip(), "description": self.description.toPlainText().strip(),
             "process_rule": rule, "chunk_size": self.chunk_size.value(), "overlap": self.overlap.value(),
             "separator": separator,
-            "embedding": EmbeddingChoice(model=self.embedding.currentData() or DEFAULT_EMBEDDING),
+            "embedding": self.embedding_choice(),
             "retrieval": RetrievalSettings(search_method=self.search_method.currentData()),
         }
+
+    def embedding_choice(self) -> EmbeddingChoice:
+        """The service checks the URL and model name; its message shows inline with the field outlined."""
+        if self.uses_endpoint():
+            return EmbeddingChoice(provider=ENDPOINT, model=self.endpoint_model.text().strip(),
+                                   base_url=self.endpoint_url.text().strip())
+        return EmbeddingChoice(model=self.embedding.currentData() or DEFAULT_EMBEDDING)
 
     def accept(self) -> None:
         self.show_error("")
@@ -139,8 +178,8 @@ class CreateKnowledgeDialog(QDialog):
         self.error.setText(message)
         self.error.setVisible(bool(message))
         lowered = message.lower()
-        fields = {self.name: "name", self.overlap: "overlap", self.chunk_size: "chunk size",
-                  self.separator: "separator"}
+        fields = {self.endpoint_url: "endpoint url", self.endpoint_model: "model name", self.name: "name",
+                  self.overlap: "overlap", self.chunk_size: "chunk size", self.separator: "separator"}
         flagged = None
         for widget, word in fields.items():
             bad = bool(message) and word in lowered and flagged is None
