@@ -88,6 +88,7 @@ class Message(BaseModel):
 class ModelKind(str, Enum):
     CHAT = "chat"
     EMBEDDING = "embedding"
+    RERANK = "rerank"  # a cross-encoder: its GGUF pools with llama.cpp's RANK (a classifier head), Dify's "rerank"
 
 
 class ModelInfo(BaseModel):

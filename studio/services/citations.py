@@ -4,6 +4,7 @@ items, and the knowledge port the workflow engine calls."""
 from __future__ import annotations
 
 import bisect
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -13,6 +14,7 @@ from studio.core.knowledge import RetrievalSettings
 from studio.core.workflow import RetrievalRequest
 from studio.services.retrieval import Record
 
+log = logging.getLogger(__name__)
 HIDDEN_METADATA = ("page_starts",)  # loader bookkeeping, not the user's metadata
 
 
@@ -61,13 +63,21 @@ def node_items(records: Sequence[Record]) -> list[dict[str, Any]]:
 
 
 def settings_from_dify(reranking: dict[str, Any], top_k: int, score_threshold: float | None,
-                       method: str = "hybrid_search") -> RetrievalSettings:
-    """Dify's multiple-retrieval config (node or `dataset_configs`) → retrieval settings."""
+                       method: str = "hybrid_search", knowledge=None) -> RetrievalSettings:
+    """Dify's multiple-retrieval config (node or `dataset_configs`) → retrieval settings. An app made on a Dify
+    server often names a cloud reranker (say Cohere's); when `knowledge` says it is not installed here, the
+    hits are fused by weighted score instead of failing every run of an imported app."""
     weights = reranking.get("weights") or {}
     mode = reranking.get("reranking_mode") or "weighted_score"
     model = reranking.get("reranking_model") or {}
     model = {"reranking_provider_name": model.get("reranking_provider_name") or model.get("provider", ""),
              "reranking_model_name": model.get("reranking_model_name") or model.get("model", "")}
+    if mode == "reranking_model" and knowledge is not None and not knowledge.has_reranker(
+            model["reranking_model_name"]):
+        if model["reranking_model_name"]:
+            log.warning("reranking model %r is not installed; using weighted-score fusion",
+                        model["reranking_model_name"])
+        mode = "weighted_score"
     return RetrievalSettings.from_dify({
         "search_method": method, "top_k": top_k or 4,
         "score_threshold_enabled": score_threshold is not None and score_threshold > 0,
@@ -100,7 +110,7 @@ class KnowledgePortAdapter:
         # Multiple-retrieval searches every knowledge base the way the first is set to search (Dify requires
         # one embedding model across them for weighted scores), then fuses and ranks all hits together.
         settings = settings_from_dify(request.reranking, request.top_k, request.score_threshold,
-                                      datasets[0].retrieval.search_method)
+                                      datasets[0].retrieval.search_method, self._knowledge)
         conditions = None
         if request.metadata_filter:
             if request.metadata_filter.get("mode") == "automatic":

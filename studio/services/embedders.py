@@ -10,6 +10,7 @@ from studio.core.errors import ModelError, NotFoundError
 from studio.core.knowledge import EmbeddingChoice, Embedder, Reranker
 
 log = logging.getLogger(__name__)
+_KIND_NAMES = {"chat": "a chat", "embedding": "an embedding", "rerank": "a reranking"}
 
 
 class EmbedderPool:
@@ -50,7 +51,8 @@ class EmbedderPool:
             raise ModelError(f"The embedding model {model_id!r} is not installed; pick another one for this "
                              "knowledge base.") from None
         if model.kind != ModelKind.EMBEDDING:
-            raise ModelError(f"{model.name} is a chat model, not an embedding model")
+            raise ModelError(f"{model.name} is {_KIND_NAMES.get(model.kind, 'a ' + model.kind.value)} model, not an "
+                             "embedding model")
         if model.error:
             raise ModelError(f"Embedding model {model.name} is unavailable: {model.error}")
         if model.source == "bundled" and not Path(model.path).exists():
@@ -60,14 +62,36 @@ class EmbedderPool:
         return model.path
 
     def reranker(self, model_id: str) -> Reranker:
+        """The cross-encoder a retrieval setting's `reranking_model_name` names (a Studio model id), loaded once."""
         with self._lock:
             found = self._rerankers.get(model_id)
             if found is None:
                 from studio.runtime.rerank import LlamaReranker
 
-                model = self._models.get(model_id)
-                found = self._rerankers[model_id] = LlamaReranker(model.path, n_threads=self._threads())
+                path = self._reranker_path(model_id)
+                found = self._rerankers[model_id] = LlamaReranker(path, n_threads=self._threads())
             return found
+
+    def has_reranker(self, model_id: str) -> bool:
+        """Whether `model_id` names an installed, usable reranker."""
+        from studio.core.entities import ModelKind
+
+        return any(m.id == model_id and m.kind == ModelKind.RERANK and not m.error for m in self._models.list())
+
+    def _reranker_path(self, model_id: str) -> str:
+        from studio.core.entities import ModelKind
+
+        try:
+            model = self._models.get(model_id)
+        except NotFoundError:
+            raise ModelError(f"The reranking model {model_id!r} is not installed; add a reranker GGUF on the Models "
+                             "page, pick another one, or turn reranking off.") from None
+        if model.error:
+            raise ModelError(f"Reranking model {model.name} is unavailable: {model.error}")
+        if model.kind != ModelKind.RERANK:
+            raise ModelError(f"{model.name} is {_KIND_NAMES.get(model.kind, 'a ' + model.kind.value)} model, not a "
+                             "reranking model")
+        return model.path
 
     def close(self) -> None:
         with self._lock:

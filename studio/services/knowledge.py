@@ -341,6 +341,9 @@ class KnowledgeService:
         self._index(dataset, len(vector)).update_content(child.id, text, vector)
         return self._repo.update_child_chunk(child.id, content=content)
 
+    def has_reranker(self, model_id: str) -> bool:
+        return bool(model_id) and self._embedders.has_reranker(model_id)
+
     # -- search -------------------------------------------------------------------------------------------
     def search(self, refs: str | Sequence[str], query: str, *, mode: str | None = None, top_k: int | None = None,
                score_threshold: float | None = None, settings: RetrievalSettings | None = None,

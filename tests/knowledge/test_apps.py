@@ -93,3 +93,16 @@ def test_workflow_node_returns_dify_result_items(services, zoo):
     assert meta["document_name"] == "zoo.md" and meta["retriever_from"] == "workflow"
     assert meta["doc_metadata"]["keeper"] == "Ana" and items[0]["title"] == "Zoo guide"
     assert meta["position"] == 1 and meta["score"] > 0
+
+
+def test_a_cloud_reranker_named_by_an_imported_app_falls_back_to_fusion(services, zoo):
+    cloud = WORKFLOW.replace("DATASET", zoo.id).replace(
+        "reranking_enable: false, reranking_mode: weighted_score,",
+        "reranking_enable: true, reranking_mode: reranking_model,\n"
+        "          reranking_model: {provider: cohere, model: rerank-english-v3.0},")
+    assert "rerank-english" in cloud
+    app = services.dsl.import_text(cloud).app
+    events = list(services.workflows.run(app.id, inputs={"q": "reptile house Sunday"}))
+    run = services.workflows.get_run(next(e for e in events if isinstance(e, WorkflowFinished)).run_id)
+    assert run.status.value == "succeeded", run.error
+    assert "reptile" in run.outputs["result"][0]["content"]

@@ -1,4 +1,5 @@
-"""A numpy (float64) BERT forward pass (sentence-transformers mean pooling) for checking llama.cpp's embeddings."""
+"""A numpy (float64) BERT forward pass for checking llama.cpp: sentence-transformers mean pooling for embeddings, and a
+cross-encoder score (pooler + classifier on [CLS]) for a test reranker built from the same weights."""
 
 from __future__ import annotations
 
@@ -67,15 +68,69 @@ def _layer(h: np.ndarray, t: dict, p: str, heads: int, eps: float) -> np.ndarray
     return _layer_norm(ff + h, t[f"{p}output.LayerNorm.weight"], t[f"{p}output.LayerNorm.bias"], eps)
 
 
-def reference_embedding(ids: list[int]) -> np.ndarray:
-    """Mean-pooled, L2-normalised sentence embedding of one token-id sequence (all tokens attended)."""
+def _hidden(ids: list[int], type_ids: list[int] | None = None) -> np.ndarray:
+    """The last layer's hidden states, one row per token; token type 0 everywhere unless `type_ids` says."""
     config, t = _weights()
     eps = config["layer_norm_eps"]
     ids_arr = np.asarray(ids)
+    types = np.zeros(len(ids), dtype=int) if type_ids is None else np.asarray(type_ids)
     h = (t["embeddings.word_embeddings.weight"][ids_arr] + t["embeddings.position_embeddings.weight"][:len(ids)]
-         + t["embeddings.token_type_embeddings.weight"][0]).astype(np.float64)
+         + t["embeddings.token_type_embeddings.weight"][types]).astype(np.float64)
     h = _layer_norm(h, t["embeddings.LayerNorm.weight"], t["embeddings.LayerNorm.bias"], eps)
     for i in range(config["num_hidden_layers"]):
         h = _layer(h, t, f"encoder.layer.{i}.", config["num_attention_heads"], eps)
-    pooled = h.mean(0)
+    return h
+
+
+def reference_embedding(ids: list[int]) -> np.ndarray:
+    """Mean-pooled, L2-normalised sentence embedding of one token-id sequence (all tokens attended)."""
+    pooled = _hidden(ids).mean(0)
     return (pooled / np.linalg.norm(pooled)).astype(np.float32)
+
+
+# -- a test cross-encoder ------------------------------------------------------------------------------------------
+# No package ships cross-encoder weights, so the reranker tests use MiniLM's encoder with a seeded random head in
+# BertForSequenceClassification's layout: pooler (dense + tanh on [CLS]) and a one-logit classifier. Its scores mean
+# nothing for relevance; llama.cpp must reproduce them. The scales keep tanh out of saturation and spread the logits
+# over a few units, so scores differ well beyond float16 rounding.
+HEAD_SEED = 20240917
+
+
+@cache
+def rerank_head() -> dict[str, np.ndarray]:
+    config, _ = _weights()
+    dim = int(config["hidden_size"])
+    rng = np.random.default_rng(HEAD_SEED)
+    return {
+        "pooler.dense.weight": (rng.standard_normal((dim, dim)) / math.sqrt(dim)).astype(np.float32),
+        "pooler.dense.bias": (0.1 * rng.standard_normal(dim)).astype(np.float32),
+        "classifier.weight": (4.0 * rng.standard_normal((1, dim)) / math.sqrt(dim)).astype(np.float32),
+        "classifier.bias": np.asarray([0.25], dtype=np.float32),
+    }
+
+
+def write_test_reranker(path) -> None:
+    """A real cross-encoder GGUF (rank pooling) through Studio's own converter: the bundled weights + rerank_head()."""
+    from studio.runtime import bert_gguf
+
+    config, tensors = _weights()
+    with zipfile.ZipFile(bundled_zip()) as zf:
+        tokenizer = json.loads(zf.read("tokenizer.json"))
+    heads = {k: v for k, v in tensors.items() if not k.startswith("pooler.")}
+    bert_gguf.write_gguf(path, name="minilm-test-reranker", config=config, tokenizer=tokenizer,
+                         tensors={**heads, **rerank_head()})
+
+
+def reference_rerank_logit(ids: list[int], type_ids: list[int] | None = None) -> float:
+    """The head's logit for one "[CLS] query [SEP] passage [SEP]" sequence. llama.cpp's BERT graph adds token-type
+    row 0 to every token (models/bert.cpp: "token types are hardcoded to zero"), so that is the default here; pass
+    Hugging Face's type_ids (1 for the passage) to see what a transformers cross-encoder would compute instead."""
+    head = {k: v.astype(np.float64) for k, v in rerank_head().items()}
+    cls = _hidden(ids, type_ids)[0]
+    pooled = np.tanh(head["pooler.dense.weight"] @ cls + head["pooler.dense.bias"])
+    return float(head["classifier.weight"][0] @ pooled + head["classifier.bias"][0])
+
+
+def reference_rerank_score(ids: list[int], type_ids: list[int] | None = None) -> float:
+    """The sigmoid of reference_rerank_logit: what LlamaReranker.rerank returns."""
+    return 1.0 / (1.0 + math.exp(-reference_rerank_logit(ids, type_ids)))

@@ -1,4 +1,5 @@
-"""Retrieval testing (Dify's hit testing): a query with mode, top-k and threshold, and ranked result cards."""
+"""Retrieval testing (Dify's hit testing): a query with mode, top-k, threshold and an optional reranking model, and
+ranked result cards."""
 
 from __future__ import annotations
 
@@ -10,13 +11,16 @@ from PySide6.QtWidgets import (
     QVBoxLayout, QWidget,
 )
 
-from studio.core.knowledge import Dataset
+from studio.core.entities import ModelInfo, ModelKind
+from studio.core.knowledge import Dataset, RetrievalSettings
 from studio.services.retrieval import Record
 from studio.ui.icons import icon
 from studio.ui.knowledge.widgets import SEARCH_LABELS, plural, text_block
 from studio.ui.theme import button, label
 
 log = logging.getLogger(__name__)
+NO_RERANK_TIP = "Add a reranking model (a cross-encoder GGUF, such as bge-reranker) on the Models page to rerank hits"
+RERANK_TIP = "A cross-encoder scores each hit against the query; top-k and the threshold then apply to its scores"
 
 
 class ResultCard(QFrame):
@@ -89,6 +93,10 @@ class RetrievalPanel(QWidget):
         self.threshold.setValue(0.5)
         self.threshold.setEnabled(False)
         self.use_threshold.toggled.connect(self.threshold.setEnabled)
+        self.rerank_label = label("Rerank with", "muted")
+        self.reranker = QComboBox()
+        self.reranker.addItem("No rerank", "")
+        self.set_models([])
         self.search_button = button("Search", primary=True, tip="Search (Enter)")
         self.search_button.setIcon(icon("search", "#FFFFFF"))
         self.search_button.clicked.connect(self.search)
@@ -117,7 +125,7 @@ class RetrievalPanel(QWidget):
         form.addWidget(label("SOURCE TEXT", "section"))
         form.addWidget(self.query)
         options = QHBoxLayout()
-        for w in (self.mode, self.top_k, self.use_threshold, self.threshold):
+        for w in (self.mode, self.top_k, self.use_threshold, self.threshold, self.rerank_label, self.reranker):
             options.addWidget(w)
         options.addStretch(1)
         options.addWidget(self.search_button)
@@ -144,7 +152,56 @@ class RetrievalPanel(QWidget):
             self.use_threshold.setChecked(settings.score_threshold_enabled)
             if settings.score_threshold_enabled:
                 self.threshold.setValue(settings.score_threshold)
+            self.dataset = dataset
+            self.set_models([])
         self.dataset = dataset
+        self.refresh_models()
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        self.refresh_models()  # a reranker added on the Models page shows up when the panel is next shown
+
+    def refresh_models(self) -> None:
+        """Rerankers arrive from a worker: listing models reads GGUF headers."""
+        if self.dataset is not None:
+            self.bridge.call(self.services.models.list, self.set_models, lambda _m: None)
+
+    def set_models(self, models: list[ModelInfo]) -> None:
+        """Offer the installed reranking models; keep the current pick, else the knowledge base's own."""
+        current = self.reranker.currentData() or self._configured()
+        choices = [(m.name, m.id) for m in models if m.kind == ModelKind.RERANK and not m.error]
+        if current and current not in [i for _, i in choices] and current == self._configured():
+            choices.append((f"{current} (not installed)", current))  # searching then says what is missing
+        self.reranker.clear()
+        self.reranker.addItem("No rerank", "")
+        for name, model_id in choices:
+            self.reranker.addItem(name, model_id)
+        self.reranker.setCurrentIndex(max(0, self.reranker.findData(current)))
+        self.reranker.setEnabled(bool(choices))
+        self.rerank_label.setEnabled(bool(choices))
+        tip = RERANK_TIP if choices else NO_RERANK_TIP
+        self.reranker.setToolTip(tip)
+        self.rerank_label.setToolTip(tip)
+
+    def _configured(self) -> str:
+        """The reranking model the knowledge base's own retrieval settings name, if they rerank with one."""
+        settings = self.dataset.retrieval if self.dataset else None
+        if settings and settings.reranking_enable and settings.reranking_mode == "reranking_model":
+            return str(settings.reranking_model.get("reranking_model_name") or "")
+        return ""
+
+    def settings(self) -> RetrievalSettings:
+        """The knowledge base's retrieval settings with this panel's reranking choice."""
+        assert self.dataset is not None
+        model_id = self.reranker.currentData() or ""
+        if model_id:
+            rerank = {"reranking_enable": True, "reranking_mode": "reranking_model",
+                      "reranking_model": {"reranking_provider_name": "studio", "reranking_model_name": model_id}}
+        elif self._configured():
+            rerank = {"reranking_enable": False, "reranking_mode": "weighted_score"}
+        else:
+            rerank = {}
+        return self.dataset.retrieval.model_copy(update=rerank)
 
     def search(self) -> None:
         query = self.query.text().strip()
@@ -159,15 +216,17 @@ class RetrievalPanel(QWidget):
         self.status.setText("Searching…")
         ref, mode, top_k = self.dataset.id, self.mode.currentData(), self.top_k.value()
         threshold = self.threshold.value() if self.use_threshold.isChecked() else None
+        settings = self.settings()
         self.bridge.call(lambda: self.services.knowledge.search(ref, query, mode=mode, top_k=top_k,
-                                                                score_threshold=threshold),
+                                                                score_threshold=threshold, settings=settings),
                          self._found, self._fail)
 
     def _found(self, records: list[Record]) -> None:
         self.busy = False
         self.search_button.setEnabled(True)
         self._show(records)
-        self.status.setText(f"{plural(len(records), 'result')} · {self.mode.currentText()}"
+        reranked = f" · reranked by {self.reranker.currentText()}" if self.reranker.currentData() else ""
+        self.status.setText(f"{plural(len(records), 'result')} · {self.mode.currentText()}{reranked}"
                             if records else "Nothing matched. Try other words, another search method, or a lower "
                                             "threshold.")
         self.searched.emit(records)
