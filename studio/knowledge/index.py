@@ -70,8 +70,7 @@ def _chunks(values: Iterable[str]) -> Iterable[list[str]]:
 
 class KnowledgeIndex:
     """One knowledge base's table. Thread-safe: searches run concurrently; writes are serialised by a lock.
-    Keep one instance per knowledge base per process (writes through another instance are not seen by this
-    one's searches until it is reopened)."""
+    Keep one instance per knowledge base per process; writes by another process show up within a second."""
 
     def __init__(self, root: Path, name: str, dimension: int) -> None:
         if dimension <= 0:
@@ -81,7 +80,8 @@ class KnowledgeIndex:
         self.dimension = dimension
         self._lock = threading.Lock()
         self.root.mkdir(parents=True, exist_ok=True)
-        self._db = lancedb.connect(str(self.root))
+        # Another Studio process (the CLI beside the GUI) may write the same table: see its commits within a second.
+        self._db = lancedb.connect(str(self.root), read_consistency_interval=timedelta(seconds=1))
         self._schema = pa.schema([
             pa.field("segment_id", pa.string(), nullable=False),
             pa.field("document_id", pa.string(), nullable=False),

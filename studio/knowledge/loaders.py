@@ -207,6 +207,9 @@ def _pdf(data: bytes, path: Path) -> Parsed:
     from pypdf import PdfReader
     from pypdf.errors import DependencyError, FileNotDecryptedError, PdfReadError
 
+    # pypdf logs its repairs of damaged files as warnings; the user gets one clear message from us instead.
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
+
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):

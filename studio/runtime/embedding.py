@@ -151,14 +151,37 @@ class LlamaEmbedder(LlamaEncoder):
         return self._dimension
 
     def embed(self, texts: Sequence[str], cancel: CancelToken | None = None) -> np.ndarray:
-        """L2-normalised float32 vectors, shape (len(texts), dimension); inputs past max_tokens are truncated."""
+        """L2-normalised float32 vectors, shape (len(texts), dimension). An input longer than max_tokens is
+        embedded in windows of max_tokens whose vectors are averaged (weighted by length), so the end of a long
+        chunk counts as much as its start instead of being cut off."""
         if isinstance(texts, str):
             raise TypeError("embed() takes a sequence of texts, not one string")
         with self._lock:
             self._check_open()
-            out = self._run([self._tokenize(t) for t in texts], self._dimension, cancel)
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        return out / np.where(norms > 0, norms, 1.0)
+            sequences, owners = [], []
+            for i, text in enumerate(texts):
+                for window in self._windows(text):
+                    sequences.append(window)
+                    owners.append(i)
+            rows = _normalised(self._run(sequences, self._dimension, cancel))
+        if len(sequences) == len(texts):
+            return rows
+        out = np.zeros((len(texts), self._dimension), dtype=np.float32)
+        np.add.at(out, owners, rows * np.array([len(s) for s in sequences], dtype=np.float32)[:, None])
+        return _normalised(out)
+
+    def _windows(self, text: str) -> list[list[int]]:
+        tokens = self._raw_tokens(text, special=True)
+        if len(tokens) <= self._max_tokens:
+            return [tokens]
+        first, body, last = tokens[0], tokens[1:-1], tokens[-1]
+        size = self._max_tokens - 2
+        return [[first, *body[i:i + size], last] for i in range(0, len(body), size)]
+
+
+def _normalised(rows: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(rows, axis=1, keepdims=True)
+    return rows / np.where(norms > 0, norms, 1.0)
 
 
 def prepare(text: str) -> str:

@@ -64,8 +64,9 @@ def _hash(text: str) -> str:
 
 
 def indexed_text(title: str, content: str) -> str:
-    """What is embedded and full-text indexed for a chunk: its document's title, then the chunk. A chunk alone
-    often never names its subject ("Set it to true to…"); with the title, queries about the subject find it."""
+    """What is embedded for a chunk: its document's title, then the chunk. A chunk alone often never names its
+    subject ("Set it to true to…"); with the title, queries about the subject find it. The full-text index holds
+    the chunk alone, so a quoted phrase matches only chunks that contain it."""
     return f"{title}\n\n{content}" if title and not content.startswith(title) else content
 
 
@@ -183,7 +184,7 @@ class Ingestion:
                 self._repo.set_status(doc.id, DocumentStatus.COMPLETED)
                 continue
             remaining[doc.id] = len(units)
-            work += [(uid, indexed_text(doc.title, content), doc) for uid, content in units]
+            work += [(uid, content, doc) for uid, content in units]
         progress.chunks_total = len(work)
         notify(progress)
         if not work:
@@ -198,7 +199,7 @@ class Ingestion:
                 raise CancelledError(cancel.reason)
             batch = work[start:start + BATCH]
             progress.current_file = batch[-1][2].name
-            vectors = embedder.embed([content for _, content, _ in batch], cancel)
+            vectors = embedder.embed([indexed_text(doc.title, content) for _, content, doc in batch], cancel)
             if index is None:
                 index = self._index_for(dataset, int(vectors.shape[1]))
             index.add([IndexRow(segment_id=uid, document_id=doc.id, content=content, vector=vec)

@@ -3,9 +3,12 @@ resume ingestion in the background, edit chunks, and search (hit testing, chat c
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import logging
+import os
 import threading
+import unicodedata
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -16,7 +19,7 @@ from urllib.parse import urlsplit
 from pydantic import ValidationError as PydanticError
 
 from studio.core.cancel import CancelToken
-from studio.core.errors import NotFoundError, ValidationError
+from studio.core.errors import ConflictError, NotFoundError, ValidationError
 from studio.core.knowledge import (PENDING_STATUSES, Dataset, DocumentStatus, EmbeddingChoice, KbDocument,
                                    ProcessRule, RetrievalSettings, Segment, Segmentation)
 from studio.knowledge import metadata as metadata_filter
@@ -40,6 +43,39 @@ class AddPlan:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
 
 
+class IngestLock:
+    """An exclusive lock file per knowledge base, so two processes (the GUI and a `studio kb add`) never ingest
+    the same knowledge base at once. flock is released by the kernel when its holder dies, even by kill -9."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = None
+
+    def acquire(self) -> bool:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        self._fd = fd
+        return True
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+    def held(self) -> bool:
+        """Whether some run (in this process or another) holds the lock now."""
+        if self.acquire():
+            self.release()
+            return False
+        return True
+
+
 def _file_hash(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as fh:
@@ -58,6 +94,8 @@ def _expand(paths: Iterable[str | Path], plan: AddPlan) -> list[Path]:
                 rel = child.relative_to(path).parts
                 if child.is_file() and not any(p.startswith(".") for p in rel) and is_supported(child):
                     out.append(child.resolve())
+        elif path.exists() and not path.is_file():
+            plan.skipped.append((str(path), "not a regular file"))
         elif path.is_file():
             if is_supported(path):
                 out.append(path.resolve())
@@ -84,11 +122,7 @@ class KnowledgeService:
     def create(self, name: str, *, description: str = "", process_rule: ProcessRule | dict | None = None,
                chunk_size: int | None = None, overlap: int | None = None, separator: str | None = None,
                embedding: EmbeddingChoice | None = None, retrieval: RetrievalSettings | None = None) -> Dataset:
-        name = (name or "").strip()
-        if not name:
-            raise ValidationError("A knowledge base needs a name")
-        if len(name) > MAX_NAME:
-            raise ValidationError(f"The name is {len(name)} characters long; the limit is {MAX_NAME}")
+        name = self._check_name(name)
         rule = self._rule(process_rule, chunk_size, overlap, separator)
         embedding = check_embedding(embedding or EmbeddingChoice())
         dataset_id = str(uuid.uuid4())
@@ -96,6 +130,21 @@ class KnowledgeService:
             dataset_id, name=name, description=description, embedding=embedding.model_dump(),
             process_rule=rule.model_dump(), retrieval=(retrieval or RetrievalSettings()).model_dump(),
             index_name=f"kb_{dataset_id.replace('-', '')}")
+
+    def _check_name(self, name: str, own_id: str | None = None) -> str:
+        """Trimmed and NFC-normalised; no control characters; unique regardless of letter case."""
+        name = unicodedata.normalize("NFC", (name or "").strip())
+        if not name:
+            raise ValidationError("A knowledge base needs a name")
+        if any(unicodedata.category(c).startswith("C") for c in name):
+            raise ValidationError("A knowledge base name cannot contain tabs, line breaks or other control characters")
+        if len(name) > MAX_NAME:
+            raise ValidationError(f"The name is {len(name)} characters long; the limit is {MAX_NAME}")
+        clash = next((d for d in self._repo.list_datasets() if d.name.casefold() == name.casefold()
+                      and d.id != own_id), None)
+        if clash is not None:
+            raise ConflictError(f"A knowledge base named {clash.name!r} already exists")
+        return name
 
     @staticmethod
     def _rule(rule, chunk_size, overlap, separator) -> ProcessRule:
@@ -105,6 +154,8 @@ class KnowledgeService:
         if chunk_size is None and overlap is None and separator is None:
             return rule
         seg = rule.segmentation
+        if overlap is None and chunk_size is not None:
+            overlap = min(seg.chunk_overlap, chunk_size // 10)  # a small chunk size with the default overlap
         try:
             new = Segmentation(separator=seg.separator if separator is None else separator,
                                max_tokens=seg.max_tokens if chunk_size is None else chunk_size,
@@ -132,31 +183,37 @@ class KnowledgeService:
         dataset = self.get(ref)
         fields: dict[str, Any] = {}
         if name is not None:
-            if not name.strip() or len(name.strip()) > MAX_NAME:
-                raise ValidationError(f"A knowledge base name must be 1 to {MAX_NAME} characters")
-            fields["name"] = name.strip()
+            fields["name"] = self._check_name(name, dataset.id)
         if description is not None:
             fields["description"] = description
         if retrieval is not None:
             fields["retrieval"] = retrieval.model_dump()
         return self._repo.update_dataset(dataset.id, **fields)
 
+    def _stop_ingestion(self, dataset: Dataset, doing: str) -> None:
+        """Stop this process's run on the knowledge base; refuse while another process is indexing it."""
+        self.cancel_ingestion(dataset.id, wait=True)
+        if self._lock_of(dataset).held():
+            raise ConflictError(f"Cannot {doing} {dataset.name} while another Studio run is indexing it; stop that "
+                                "run first")
+
     def delete(self, ref: str) -> None:
         dataset = self.get(ref)
-        self.cancel_ingestion(dataset.id, wait=True)
+        self._stop_ingestion(dataset, "delete")
         index = self._index(dataset, 0)
         self._repo.delete_dataset(dataset.id)
         with self._lock:
             self._indexes.pop(dataset.id, None)
         if index is not None:
             index.drop()
+        self._lock_of(dataset).path.unlink(missing_ok=True)
 
     def rebuild(self, ref: str, embedding: EmbeddingChoice | None = None) -> Dataset:
         """Drop the knowledge base's vector and full-text index and queue every chunk to embed again (optionally
         with another embedding model); the chunks in SQLite are kept. Run ingest/start_ingestion afterwards."""
         dataset = self.get(ref)
         embedding = None if embedding is None else check_embedding(embedding)
-        self.cancel_ingestion(dataset.id, wait=True)
+        self._stop_ingestion(dataset, "rebuild")
         index = self._index(dataset, 0)
         with self._lock:
             self._indexes.pop(dataset.id, None)
@@ -191,7 +248,8 @@ class KnowledgeService:
         plan = AddPlan()
         existing = self._repo.list_documents(dataset.id)
         by_path = {d.source_path: d for d in existing}
-        by_hash = {d.content_hash: d for d in existing}
+        # A failed document is no reason to skip another file with the same bytes (two empty files, say).
+        by_hash = {d.content_hash: d for d in existing if d.status != DocumentStatus.ERROR and d.size_bytes}
         new: list[dict[str, Any]] = []
         for path in _expand(paths, plan):
             try:
@@ -218,7 +276,7 @@ class KnowledgeService:
             else:
                 plan.resumed.append(str(path))
             return
-        if digest in by_hash or any(f["content_hash"] == digest for f in new):
+        if size and (digest in by_hash or any(f["content_hash"] == digest for f in new)):
             same = by_hash.get(digest)
             plan.duplicates.append(f"{path} (same content as {same.name if same else 'another file here'})")
             return
@@ -229,7 +287,25 @@ class KnowledgeService:
                on_progress: Callable[[IngestProgress], None] | None = None) -> IngestReport:
         """Ingest every pending document now, on this thread (the CLI's way; the GUI uses start_ingestion)."""
         dataset = self.get(ref)
-        return self._ingestion.run(dataset, cancel or CancelToken(), on_progress)
+        return self._locked_run(dataset, cancel or CancelToken(), on_progress)
+
+    def _lock_of(self, dataset: Dataset) -> IngestLock:
+        return IngestLock(self._root / f"{dataset.index_name}.lock")
+
+    def _locked_run(self, dataset: Dataset, cancel: CancelToken, on_progress) -> IngestReport:
+        lock = self._lock_of(dataset)
+        if not lock.acquire():
+            raise ConflictError(f"{dataset.name} is being indexed by another Studio run; wait for it to finish "
+                                "or stop it, then try again")
+        try:
+            return self._ingestion.run(self._repo.get_dataset(dataset.id), cancel, on_progress)
+        finally:
+            lock.release()
+
+    def ingesting_elsewhere(self, ref: str) -> bool:
+        """Whether a run outside this service (another process) is indexing the knowledge base now."""
+        dataset = self.get(ref)
+        return not self.is_ingesting(dataset.id) and self._lock_of(dataset).held()
 
     def start_ingestion(self, ref: str, on_progress: Callable[[IngestProgress], None] | None = None,
                         on_done: Callable[[IngestReport | Exception], None] | None = None):
@@ -243,7 +319,7 @@ class KnowledgeService:
             def work(cancel: CancelToken):
                 try:
                     while True:
-                        report = self._ingestion.run(self._repo.get_dataset(dataset.id), cancel, on_progress)
+                        report = self._locked_run(dataset, cancel, on_progress)
                         if report.cancelled or not self._has_waiting(dataset.id):
                             break
                 except Exception as exc:  # noqa: BLE001 - reported to the caller's callback
@@ -280,7 +356,8 @@ class KnowledgeService:
     def interrupted(self) -> list[Dataset]:
         """Knowledge bases with documents left mid-way by a crash (not paused by the user)."""
         ids = {d.dataset_id for d in self._repo.pending_documents() if d.status != DocumentStatus.PAUSED}
-        return [self._repo.get_dataset(i) for i in sorted(ids)]
+        found = [self._repo.get_dataset(i) for i in sorted(ids)]
+        return [d for d in found if not self.is_ingesting(d.id) and not self._lock_of(d).held()]
 
     def documents(self, ref: str) -> list[KbDocument]:
         return self._repo.list_documents(self.get(ref).id)
@@ -317,7 +394,7 @@ class KnowledgeService:
             text = indexed_text(self._repo.get_document(seg.document_id).title, content)
             vector = self._embedders.embedder(dataset.embedding).embed([text])[0]
             index = index or self._index(dataset, len(vector))
-            index.update_content(seg.id, text, vector)
+            index.update_content(seg.id, content, vector)
             seg = self._repo.update_segment(segment_id, content=content, word_count=len(content),
                                             index_node_hash=hashlib.sha256(content.encode()).hexdigest())
         if enabled is not None:
@@ -338,7 +415,7 @@ class KnowledgeService:
         dataset = self._repo.get_dataset(seg.dataset_id)
         text = indexed_text(self._repo.get_document(seg.document_id).title, content)
         vector = self._embedders.embedder(dataset.embedding).embed([text])[0]
-        self._index(dataset, len(vector)).update_content(child.id, text, vector)
+        self._index(dataset, len(vector)).update_content(child.id, content, vector)
         return self._repo.update_child_chunk(child.id, content=content)
 
     def has_reranker(self, model_id: str) -> bool:

@@ -18,7 +18,8 @@ from studio.core.knowledge import ChildChunk, Dataset, KbDocument, RetrievalSett
 from studio.knowledge import fusion
 
 log = logging.getLogger(__name__)
-CANDIDATES = 40  # per search leg: fusion and rerank need more than top_k to choose from
+MAX_CHILDREN = 5  # matched children shown per parent: a full-doc parent would otherwise list dozens
+CANDIDATES = 40  # per search leg at least: fusion and rerank need more than top_k to choose from
 RERANK_CANDIDATES = 20  # the fused best that a reranking model rescores (or top_k of them, when more)
 
 
@@ -90,15 +91,16 @@ class Retriever:
             return []
         method = settings.search_method
         found: dict[str, Candidate] = {}
+        legs = max(CANDIDATES, settings.top_k * 3)  # parent-child hits group several children under one parent
         text_hits = None
         if method in ("full_text_search", "hybrid_search"):
             # The full-text leg runs beside the query embedding and the vector leg (LanceDB and llama.cpp release
             # the GIL), so a hybrid query costs about as much as its slower leg, not the sum.
-            text_hits = self._pool.submit(index.text_search, query, CANDIDATES, document_ids=allowed)
+            text_hits = self._pool.submit(index.text_search, query, legs, document_ids=allowed)
         vector = None
         if method in ("semantic_search", "hybrid_search"):
             vector = self._embedders.embedder(dataset.embedding).embed([query], cancel)[0]
-            for hit in index.vector_search(vector, CANDIDATES, document_ids=allowed):
+            for hit in index.vector_search(vector, legs, document_ids=allowed):
                 found.setdefault(hit.segment_id, Candidate(hit.segment_id, dataset)).vector_score = hit.score
         if text_hits is not None:
             for hit in text_hits.result():
@@ -139,7 +141,7 @@ class Retriever:
             record = by_segment.get(seg.id)
             if record is None:
                 record = by_segment[seg.id] = Record(seg, docs[seg.document_id], c.dataset, c.score)
-            if child is not None:
+            if child is not None and len(record.child_chunks) < MAX_CHILDREN:
                 record.child_chunks.append(_child(child, c.score))
         return sorted(by_segment.values(), key=lambda r: -r.score)
 

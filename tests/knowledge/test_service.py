@@ -269,3 +269,62 @@ def test_rebuild_embeds_every_chunk_again_into_a_fresh_index(services, tmp_path)
     (d,) = services.knowledge.documents("rb")
     assert d.status == DocumentStatus.COMPLETED and [s.id for s in services.knowledge.segments(d.id)] == before
     assert services.knowledge.search("rb", "vectors made again")[0].segment.content.startswith("Only")
+
+
+def test_names_are_unique_regardless_of_case_and_have_no_control_characters(services):
+    from studio.core.errors import ConflictError
+
+    services.knowledge.create("Docs")
+    with pytest.raises(ConflictError):
+        services.knowledge.create("docs")
+    with pytest.raises(ValidationError, match="control"):
+        services.knowledge.create("a\tb")
+    assert services.knowledge.create("e\u0301" * 21).name == "é" * 21  # 21 letters, however they were typed
+
+
+def test_small_chunk_size_shrinks_the_default_overlap(services):
+    dataset = services.knowledge.create("small", chunk_size=50)
+    assert dataset.process_rule.segmentation.chunk_overlap == 5
+
+
+def test_empty_files_are_each_reported_not_skipped_as_duplicates(services, tmp_path):
+    (tmp_path / "a.txt").write_text("")
+    (tmp_path / "b.md").write_text("")
+    services.knowledge.create("empties")
+    plan = services.knowledge.add("empties", [tmp_path / "a.txt", tmp_path / "b.md"])
+    assert len(plan.queued) == 2 and not plan.duplicates
+    assert {name for name, _ in services.knowledge.ingest("empties").failed} == {"a.txt", "b.md"}
+
+
+def test_top_k_beyond_the_candidate_pool_is_honoured(services, tmp_path):
+    doc = tmp_path / "many.md"
+    doc.write_text("\n\n".join(f"Paragraph {i} mentions the lighthouse keeper and item {i}." * 2
+                               for i in range(60)))
+    services.knowledge.create("many", chunk_size=120, overlap=0)
+    services.knowledge.add("many", [doc])
+    services.knowledge.ingest("many")
+    for mode in ("semantic_search", "full_text_search", "hybrid_search"):
+        assert len(services.knowledge.search("many", "lighthouse keeper", mode=mode, top_k=50)) == 50, mode
+
+
+def test_a_second_run_on_the_same_knowledge_base_is_refused_while_one_holds_it(services, tmp_path):
+    from studio.core.errors import ConflictError
+
+    (tmp_path / "x.md").write_text("# X\n\nSomething to index.\n")
+    dataset = services.knowledge.create("locked")
+    services.knowledge.add("locked", [tmp_path])
+    lock = services.knowledge._lock_of(dataset)
+    assert lock.acquire()  # as another process's run would
+    try:
+        assert services.knowledge.ingesting_elsewhere("locked")
+        with pytest.raises(ConflictError, match="being indexed"):
+            services.knowledge.ingest("locked")
+        with pytest.raises(ConflictError, match="another Studio run"):
+            services.knowledge.delete("locked")
+        assert services.knowledge.interrupted() == []
+    finally:
+        lock.release()
+    assert [d.name for d in services.knowledge.interrupted()] == ["locked"]
+    services.knowledge.ingest("locked")
+    services.knowledge.delete("locked")
+    assert not lock.path.exists()
