@@ -100,6 +100,8 @@ def test_sigkill_mid_ingestion_resumes_without_duplicates_or_gaps(home, tmp_path
         assert [d.name for d in services.knowledge.interrupted()] == ["crash"]
     finally:
         services.close()
+    listed = studio(home, "kb", "list", "crash")
+    assert "interrupted" in listed.stdout and "studio kb resume crash" in listed.stderr
 
     resumed = json.loads(studio(home, "kb", "add", "crash", str(folder), "--json").stdout)
     assert resumed["queued"] == [] and resumed["chunks"] > 0
@@ -122,3 +124,82 @@ def test_sigkill_mid_ingestion_resumes_without_duplicates_or_gaps(home, tmp_path
         assert fresh == {d.name: d.segment_count for d in docs}
     finally:
         services.close()
+
+
+def _small_kb(home, tmp_path, name="small"):
+    folder = tmp_path / "small"
+    folder.mkdir()
+    (folder / "alpha.md").write_text("---\nauthor: alice\n---\n# Alpha\n\nThe zebra protocol resets routers.\n\n"
+                                     "Penguins live in the cold south.\n")
+    (folder / "beta.md").write_text("# Beta\n\nBananas are a yellow fruit from the tropics.\n")
+    studio(home, "kb", "create", name, "--chunk-size", "50")  # the default overlap fits a small chunk size
+    return folder, json.loads(studio(home, "kb", "add", name, str(folder), "--json").stdout)
+
+
+@pytest.mark.parametrize("option", [["--top-k", "0"], ["--top-k", "-5"], ["--top-k", "1000000"], ["--top-k", "x"],
+                                    ["--threshold", "-1"], ["--threshold", "nan"], ["--threshold", "inf"],
+                                    ["--threshold", "2"], ["--filter", "author", "bogus", "x"]])
+def test_bad_search_options_are_usage_errors(home, option):
+    out = studio(home, "kb", "search", "Docs", "x", *option, check=False, timeout=60)
+    assert out.returncode == 2 and option[0] in out.stderr and "Traceback" not in out.stderr
+    assert "validation error" not in out.stderr
+
+
+def test_json_paths_nothing_to_index_and_empty_folder(home, tmp_path):
+    folder, added = _small_kb(home, tmp_path)
+    paths = [str((folder / n).resolve()) for n in ("alpha.md", "beta.md")]
+    assert added["queued"] == paths and added["documents"] == 2 and added["completed"] == 2
+    assert added["failed"] == []
+    again = json.loads(studio(home, "kb", "add", "small", str(folder), "--json").stdout)
+    assert again["unchanged"] == paths and again["documents"] == 0
+    text = studio(home, "kb", "add", "small", str(folder))
+    assert "nothing to index" in text.stderr and "0 chunks" not in text.stderr
+    assert "nothing to index" in studio(home, "kb", "resume", "small").stderr
+    (tmp_path / "none").mkdir()
+    none = studio(home, "kb", "add", "small", str(tmp_path / "none"), check=False)
+    assert none.returncode == 1 and f"no supported files found in {tmp_path / 'none'}" in none.stderr
+    (folder / "empty.txt").write_text("")
+    failed = studio(home, "kb", "add", "small", str(folder / "empty.txt"), "--json", check=False)
+    assert failed.returncode == 1 and "empty.txt: empty.txt" not in failed.stderr
+    report = json.loads(failed.stdout)
+    assert report["documents"] == 1 and report["completed"] == 0
+    assert [f["path"] for f in report["failed"]] == [str((folder / "empty.txt").resolve())]
+    listed = studio(home, "kb", "list", "small").stdout
+    assert "empty.txt: the document is empty" in listed  # in full, under the table
+
+
+def test_remove_chunks_edit_set_and_filter(home, tmp_path):
+    _small_kb(home, tmp_path)
+    missing = studio(home, "kb", "remove", "small", "nope.md", check=False)
+    assert missing.returncode == 1 and "nope.md" in missing.stderr
+
+    chunks = json.loads(studio(home, "kb", "chunks", "small", "alpha.md", "--json").stdout)
+    zebra = next(c for c in chunks if "zebra" in c["content"])
+    assert "zebra" in studio(home, "kb", "chunks", "small", "alpha.md", "--keyword", "zebra").stdout
+    studio(home, "kb", "chunk", zebra["id"], "--disable")
+    hits = json.loads(studio(home, "kb", "search", "small", "zebra", "--mode", "full_text", "--json").stdout)
+    assert all(h["segment_id"] != zebra["id"] for h in hits)
+    studio(home, "kb", "chunk", zebra["id"], "--enable")
+    studio(home, "kb", "chunk", zebra["id"], "--edit", "The walrus protocol resets modems.")
+    hits = json.loads(studio(home, "kb", "search", "small", "walrus", "--mode", "full_text", "--json").stdout)
+    assert hits and hits[0]["segment_id"] == zebra["id"] and "walrus" in hits[0]["content"]
+    assert studio(home, "kb", "chunk", "no-such-id", "--enable", check=False).returncode == 1
+
+    alice = json.loads(studio(home, "kb", "search", "small", "fruit", "--filter", "author", "is", "alice",
+                              "--json").stdout)
+    assert alice and {h["document_name"] for h in alice} == {"alpha.md"}
+    either = json.loads(studio(home, "kb", "search", "small", "fruit", "--filter", "author", "is", "alice",
+                               "--filter", "document_name", "start with", "beta", "--any", "--json").stdout)
+    assert {h["document_name"] for h in either} == {"alpha.md", "beta.md"}
+
+    shown = studio(home, "kb", "set", "small", "--mode", "full_text", "--top-k", "7", "--threshold", "0.2").stdout
+    assert "full_text" in shown and "7" in shown
+    [listed] = json.loads(studio(home, "kb", "list", "--json").stdout)
+    retrieval = listed["retrieval"]
+    assert retrieval["search_method"] == "full_text_search" and retrieval["top_k"] == 7
+    assert retrieval["score_threshold_enabled"] and retrieval["score_threshold"] == 0.2
+    assert studio(home, "kb", "set", "small", "--weights", "0.7,0.4", check=False).returncode == 2
+
+    studio(home, "kb", "remove", "small", "beta.md")
+    docs = json.loads(studio(home, "kb", "list", "small", "--json").stdout)
+    assert [d["name"] for d in docs] == ["alpha.md"]
