@@ -8,7 +8,7 @@ import shutil
 import threading
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
@@ -52,6 +52,7 @@ class IndexRow:
 class Hit:
     segment_id: str
     score: float
+    vector: np.ndarray | None = field(default=None, compare=False, repr=False)  # when asked for
 
 
 def _quote(value: str) -> str:
@@ -208,9 +209,11 @@ class KnowledgeIndex:
         dist = table.column("_distance").to_numpy()
         return [Hit(s, float(1.0 - d)) for s, d in zip(ids, dist)]
 
-    def text_search(self, query: str, k: int, document_ids: Sequence[str] | None = None) -> list[Hit]:
+    def text_search(self, query: str, k: int, document_ids: Sequence[str] | None = None, *,
+                    with_vectors: bool = False) -> list[Hit]:
         """BM25 over the `fts` tokens, best first. Words in double quotes must appear as that exact phrase;
-        otherwise any word matches, and passages holding the words side by side rank higher."""
+        otherwise any word matches, and passages holding the words side by side rank higher. `with_vectors`
+        also returns each hit's vector (hybrid search scores text-only hits by cosine without a second query)."""
         parsed = fts_tokens.parse_query(query)
         where = self._filter(document_ids)
         if k <= 0 or where is None or parsed.empty:
@@ -220,23 +223,28 @@ class KnowledgeIndex:
         if parsed.boost_phrase:
             clauses.append((Occur.SHOULD, PhraseQuery(parsed.boost_phrase, "fts")))
         fts_query = clauses[0][1] if len(clauses) == 1 else BooleanQuery(clauses)
-        search = self._table.search(fts_query, query_type="fts").select(["segment_id", "_score"]).limit(k)
+        columns = ["segment_id", "_score", "vector"] if with_vectors else ["segment_id", "_score"]
+        search = self._table.search(fts_query, query_type="fts").select(columns).limit(k)
         if where:
             search = search.where(where, prefilter=True)
         table = search.to_arrow()
         ids = table.column("segment_id").to_pylist()
         scores = table.column("_score").to_numpy()
-        return [Hit(s, float(x)) for s, x in zip(ids, scores)]
+        if not with_vectors:
+            return [Hit(s, float(x)) for s, x in zip(ids, scores)]
+        return [Hit(s, float(x), v) for s, x, v in zip(ids, scores, self._matrix(table))]
 
     def vectors(self, segment_ids: Iterable[str]) -> dict[str, np.ndarray]:
         out: dict[str, np.ndarray] = {}
         for chunk in _chunks(segment_ids):
             table = (self._table.search().where(_in_list("segment_id", chunk))
                      .select(["segment_id", "vector"]).limit(len(chunk)).to_arrow())
-            flat = table.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False)
-            matrix = flat.reshape(-1, self.dimension).astype(np.float32, copy=False)
-            out.update(zip(table.column("segment_id").to_pylist(), matrix))
+            out.update(zip(table.column("segment_id").to_pylist(), self._matrix(table)))
         return out
+
+    def _matrix(self, table) -> np.ndarray:
+        flat = table.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False)
+        return flat.reshape(-1, self.dimension).astype(np.float32, copy=False)
 
     def segment_ids(self) -> set[str]:
         table = self._table.search().select(["segment_id"]).limit(None).to_arrow()

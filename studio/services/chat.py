@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from studio.core.app_config import parse_config, render_template, validate_inputs
+from studio.core.app_config import parse_config, validate_inputs
 from studio.core.cancel import CancelToken
 from studio.core.entities import (
     App, AppMode, ChatTurn, Conversation, GenerationParams, Message, MessageStatus, ModelInfo, with_article,

@@ -3,107 +3,28 @@ resume ingestion in the background, edit chunks, and search (hit testing, chat c
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import logging
-import os
 import threading
 import unicodedata
 import uuid
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from pydantic import ValidationError as PydanticError
 
 from studio.core.cancel import CancelToken
 from studio.core.errors import ConflictError, NotFoundError, ValidationError
-from studio.core.knowledge import (PENDING_STATUSES, Dataset, DocumentStatus, EmbeddingChoice, KbDocument,
+from studio.core.knowledge import (Dataset, DocumentStatus, EmbeddingChoice, KbDocument,
                                    ProcessRule, RetrievalSettings, Segment, Segmentation)
 from studio.knowledge import metadata as metadata_filter
-from studio.knowledge.loaders import is_supported
+from studio.services.kb_intake import AddPlan, IngestLock, check_embedding, doc_fields, expand, file_hash
 from studio.services.ingestion import IngestProgress, IngestReport, Ingestion, indexed_text
 from studio.services.retrieval import Record, Retriever
 
 log = logging.getLogger(__name__)
 MAX_NAME = 40  # Dify's dataset name limit
-
-
-@dataclass
-class AddPlan:
-    """What adding files did before any ingestion: which were queued and which were left alone, and why."""
-
-    queued: list[KbDocument] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    replaced: list[str] = field(default_factory=list)
-    resumed: list[str] = field(default_factory=list)
-    duplicates: list[str] = field(default_factory=list)
-    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
-
-
-class IngestLock:
-    """An exclusive lock file per knowledge base, so two processes (the GUI and a `studio kb add`) never ingest
-    the same knowledge base at once. flock is released by the kernel when its holder dies, even by kill -9."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._fd: int | None = None
-
-    def acquire(self) -> bool:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            return False
-        self._fd = fd
-        return True
-
-    def release(self) -> None:
-        if self._fd is not None:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-            os.close(self._fd)
-            self._fd = None
-
-    def held(self) -> bool:
-        """Whether some run (in this process or another) holds the lock now."""
-        if self.acquire():
-            self.release()
-            return False
-        return True
-
-
-def _file_hash(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _expand(paths: Iterable[str | Path], plan: AddPlan) -> list[Path]:
-    """Files and folders → supported files (folders recursively, hidden entries skipped), in a stable order."""
-    out: list[Path] = []
-    for raw in paths:
-        path = Path(raw).expanduser()
-        if path.is_dir():
-            for child in sorted(path.rglob("*")):
-                rel = child.relative_to(path).parts
-                if child.is_file() and not any(p.startswith(".") for p in rel) and is_supported(child):
-                    out.append(child.resolve())
-        elif path.exists() and not path.is_file():
-            plan.skipped.append((str(path), "not a regular file"))
-        elif path.is_file():
-            if is_supported(path):
-                out.append(path.resolve())
-            else:
-                plan.skipped.append((str(path), f"unsupported file type {path.suffix or '(none)'}"))
-        else:
-            plan.skipped.append((str(path), "no such file or folder"))
-    return list(dict.fromkeys(out))
 
 
 class KnowledgeService:
@@ -168,12 +89,12 @@ class KnowledgeService:
     def list(self) -> list[Dataset]:
         return self._repo.list_datasets()
 
-    def get(self, ref: str) -> Dataset:
-        """A knowledge base by id or by name."""
+    def get(self, ref: str, *, counts: bool = True) -> Dataset:
+        """A knowledge base by id or by name (with its document and chunk counts unless `counts=False`)."""
         try:
-            return self._repo.get_dataset(ref)
+            return self._repo.get_dataset(ref, counts=counts)
         except NotFoundError:
-            found = self._repo.find_dataset(ref)
+            found = self._repo.find_dataset(ref, counts=counts)
             if found is None:
                 raise NotFoundError(f"No knowledge base named or with id {ref!r}") from None
             return found
@@ -230,7 +151,7 @@ class KnowledgeService:
             found = self._indexes.get(dataset.id)
             if found is not None:
                 return found
-            stored = self._repo.get_dataset(dataset.id).dimension
+            stored = self._repo.get_dataset(dataset.id, counts=False).dimension
             if not stored and not dimension:
                 return None
             if not stored:
@@ -251,9 +172,9 @@ class KnowledgeService:
         # A failed document is no reason to skip another file with the same bytes (two empty files, say).
         by_hash = {d.content_hash: d for d in existing if d.status != DocumentStatus.ERROR and d.size_bytes}
         new: list[dict[str, Any]] = []
-        for path in _expand(paths, plan):
+        for path in expand(paths, plan):
             try:
-                digest, size = _file_hash(path), path.stat().st_size
+                digest, size = file_hash(path), path.stat().st_size
             except OSError as exc:
                 plan.skipped.append((str(path), f"cannot be read: {exc.strerror or exc}"))
                 continue
@@ -426,7 +347,7 @@ class KnowledgeService:
                score_threshold: float | None = None, settings: RetrievalSettings | None = None,
                metadata_conditions: dict[str, Any] | None = None, cancel: CancelToken | None = None) -> list[Record]:
         """Hit testing: the knowledge base's own retrieval settings, overridden by the arguments given."""
-        datasets = [self.get(r) for r in ([refs] if isinstance(refs, str) else refs)]
+        datasets = [self.get(r, counts=False) for r in ([refs] if isinstance(refs, str) else refs)]
         query = (query or "").strip()
         if not query:
             raise ValidationError("Type a query to search for")
@@ -461,40 +382,3 @@ class KnowledgeService:
         for task in running:
             task.cancel()
         self._retriever.close()
-
-
-def check_embedding(choice: EmbeddingChoice) -> EmbeddingChoice:
-    """A usable embedding choice, or a ValidationError that says what to fix. An endpoint needs an http(s) URL and
-    the model name it serves; API keys are not taken here (and never stored with the knowledge base)."""
-    model = (choice.model or "").strip()
-    if not model:
-        raise ValidationError("Choose an embedding model" if choice.provider == "local" else
-                              "Give the model name the embedding endpoint serves (e.g. all-MiniLM-L6-v2)")
-    if choice.provider != "openai_api_compatible":
-        return choice.model_copy(update={"model": model, "base_url": ""})
-    url = (choice.base_url or "").strip()
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname
-        parts.port  # noqa: B018 - raises ValueError on a bad port
-    except ValueError:
-        parts, host = None, None
-    if parts is None or parts.scheme not in ("http", "https") or not host:
-        raise ValidationError(f"The embedding endpoint URL must look like http://127.0.0.1:8080/v1, got {url!r}")
-    if parts.username or parts.password:
-        raise ValidationError("Leave credentials out of the embedding endpoint URL; it is stored as plain text")
-    if parts.query or parts.fragment:
-        raise ValidationError("The embedding endpoint URL is a base URL such as http://host:8080/v1, without "
-                              "? or #")
-    return choice.model_copy(update={"model": model, "base_url": url.rstrip("/")})
-
-
-def doc_fields(doc: KbDocument) -> dict[str, Any]:
-    """A document's metadata with Dify's built-in fields."""
-    return {**doc.doc_metadata, "document_name": doc.name, "source": doc.source_path, "uploader": "",
-            "upload_date": doc.created_at.isoformat() if doc.created_at else None,
-            "last_update_date": doc.completed_at.isoformat() if doc.completed_at else None}
-
-
-def pending(doc: KbDocument) -> bool:
-    return doc.status in PENDING_STATUSES

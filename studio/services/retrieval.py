@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,10 +48,9 @@ class Retriever:
         self._repo = repo
         self._index_for = index_for  # dataset -> KnowledgeIndex | None (None before anything was indexed)
         self._embedders = embedders
-        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="studio-search")
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True)
+        """Nothing to release; kept so the service can close every part the same way."""
 
     def search(self, datasets: Sequence[Dataset], query: str, settings: RetrievalSettings,
                allowed_documents: dict[str, list[str] | None] | None = None,
@@ -92,24 +90,18 @@ class Retriever:
         method = settings.search_method
         found: dict[str, Candidate] = {}
         legs = max(CANDIDATES, settings.top_k * 3)  # parent-child hits group several children under one parent
-        text_hits = None
-        if method in ("full_text_search", "hybrid_search"):
-            # The full-text leg runs beside the query embedding and the vector leg (LanceDB and llama.cpp release
-            # the GIL), so a hybrid query costs about as much as its slower leg, not the sum.
-            text_hits = self._pool.submit(index.text_search, query, legs, document_ids=allowed)
         vector = None
         if method in ("semantic_search", "hybrid_search"):
             vector = self._embedders.embedder(dataset.embedding).embed([query], cancel)[0]
             for hit in index.vector_search(vector, legs, document_ids=allowed):
                 found.setdefault(hit.segment_id, Candidate(hit.segment_id, dataset)).vector_score = hit.score
-        if text_hits is not None:
-            for hit in text_hits.result():
+        if method in ("full_text_search", "hybrid_search"):
+            # The two legs run one after the other: on two cores, running them side by side (with the query
+            # embedding) only made each slower. Text hits bring their vectors so hybrid scores them by cosine.
+            for hit in index.text_search(query, legs, document_ids=allowed, with_vectors=vector is not None):
                 found.setdefault(hit.segment_id, Candidate(hit.segment_id, dataset)).text_score = hit.score
-        if method == "hybrid_search":
-            missing = [c.unit_id for c in found.values() if c.vector_score is None]
-            if missing:
-                for unit_id, vec in index.vectors(missing).items():
-                    found[unit_id].vector_score = float(np.dot(vector, vec))
+                if vector is not None and found[hit.segment_id].vector_score is None and hit.vector is not None:
+                    found[hit.segment_id].vector_score = float(np.dot(vector, hit.vector))
         return list(found.values())
 
     def _score(self, pool: list[Candidate], query: str, settings: RetrievalSettings, cancel) -> dict:

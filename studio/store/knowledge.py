@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.orm import defer
 from sqlalchemy.exc import IntegrityError
 
 from studio.core.errors import ConflictError, NotFoundError
@@ -53,6 +54,11 @@ def _segment(row: SegmentRow, children: Sequence[ChildChunkRow] = ()) -> Segment
                    children=tuple(_child(c) for c in children))
 
 
+def _docs():
+    """Documents without their full text, which only document_text() needs (it can be megabytes)."""
+    return select(KbDocumentRow).options(defer(KbDocumentRow.text))
+
+
 class KnowledgeRepository:
     def __init__(self, store: Store) -> None:
         self._store = store
@@ -77,19 +83,22 @@ class KnowledgeRepository:
             rows = s.scalars(select(DatasetRow).order_by(DatasetRow.updated_at.desc()))
             return [_dataset(r, docs.get(r.id, 0), segs.get(r.id, 0)) for r in rows]
 
-    def get_dataset(self, dataset_id: str) -> Dataset:
+    def get_dataset(self, dataset_id: str, *, counts: bool = True) -> Dataset:
+        """One knowledge base; `counts=False` skips counting its documents and chunks (searches don't need it)."""
         with self._store.transaction() as s:
             row = s.get(DatasetRow, dataset_id)
             if row is None:
                 raise NotFoundError(f"Knowledge base {dataset_id!r} not found")
+            if not counts:
+                return _dataset(row)
             docs = s.scalar(select(func.count()).where(KbDocumentRow.dataset_id == dataset_id)) or 0
             segs = s.scalar(select(func.count()).where(SegmentRow.dataset_id == dataset_id)) or 0
             return _dataset(row, docs, segs)
 
-    def find_dataset(self, name: str) -> Dataset | None:
+    def find_dataset(self, name: str, *, counts: bool = True) -> Dataset | None:
         with self._store.transaction() as s:
             row = s.scalars(select(DatasetRow).where(DatasetRow.name == name)).first()
-        return None if row is None else self.get_dataset(row.id)
+        return None if row is None else self.get_dataset(row.id, counts=counts)
 
     def update_dataset(self, dataset_id: str, **fields: Any) -> Dataset:
         try:
@@ -128,8 +137,7 @@ class KnowledgeRepository:
             counts = dict(s.execute(select(SegmentRow.document_id, func.count()).where(
                 SegmentRow.dataset_id == dataset_id).group_by(SegmentRow.document_id)).all())
             indexed = self._indexed_counts(s, dataset_id)
-            rows = s.scalars(select(KbDocumentRow).where(KbDocumentRow.dataset_id == dataset_id)
-                             .order_by(KbDocumentRow.position))
+            rows = s.scalars(_docs().where(KbDocumentRow.dataset_id == dataset_id).order_by(KbDocumentRow.position))
             return [_document(r, counts.get(r.id, 0), indexed.get(r.id, 0)) for r in rows]
 
     def _indexed_counts(self, s, dataset_id: str) -> dict[str, int]:
@@ -144,7 +152,7 @@ class KnowledgeRepository:
 
     def get_document(self, document_id: str) -> KbDocument:
         with self._store.transaction() as s:
-            row = s.get(KbDocumentRow, document_id)
+            row = s.scalars(_docs().where(KbDocumentRow.id == document_id)).first()
             if row is None:
                 raise NotFoundError(f"Document {document_id!r} not found")
             count = s.scalar(select(func.count()).where(SegmentRow.document_id == document_id)) or 0
@@ -155,7 +163,7 @@ class KnowledgeRepository:
             return s.scalar(select(KbDocumentRow.text).where(KbDocumentRow.id == document_id)) or ""
 
     def pending_documents(self, dataset_id: str | None = None) -> list[KbDocument]:
-        query = select(KbDocumentRow).where(KbDocumentRow.status.in_([st.value for st in PENDING_STATUSES]))
+        query = _docs().where(KbDocumentRow.status.in_([st.value for st in PENDING_STATUSES]))
         if dataset_id:
             query = query.where(KbDocumentRow.dataset_id == dataset_id)
         with self._store.transaction() as s:
@@ -356,7 +364,7 @@ class KnowledgeRepository:
     def documents_by_id(self, document_ids: Sequence[str]) -> dict[str, KbDocument]:
         with self._store.transaction() as s:
             return {r.id: _document(r) for part in _chunks(list(document_ids)) for r in s.scalars(
-                select(KbDocumentRow).where(KbDocumentRow.id.in_(part)))}
+                _docs().where(KbDocumentRow.id.in_(part)))}
 
     def disabled_document_ids(self, dataset_id: str) -> list[str]:
         with self._store.transaction() as s:

@@ -64,6 +64,7 @@ def upgrade() -> None:
         sa.Column("index_node_hash", sa.String(64), nullable=False),
     )
     op.create_index("ix_segments_document", "segments", ["document_id", "position"])
+    op.create_index("ix_segments_dataset", "segments", ["dataset_id"])
     op.create_index("ix_segments_pending", "segments", ["document_id", "indexed"])
     op.create_table(
         "child_chunks",
