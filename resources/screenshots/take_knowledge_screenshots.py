@@ -1,6 +1,7 @@
 """Takes the Knowledge screenshots: run it under a display, e.g. `xvfb-run -a -s "-screen 0 1400x900x24" .venv/bin/python
 resources/screenshots/take_knowledge_screenshots.py`. It builds Studio on a temp home, creates two knowledge bases,
-and grabs the list, the documents view mid-ingestion, the chunk viewer, retrieval testing and a cited chat answer."""
+and grabs the list, the documents view mid-ingestion, the chunk viewer, retrieval testing, the settings tab and a
+cited chat answer."""
 
 from __future__ import annotations
 
@@ -119,7 +120,20 @@ def shoot(window, services, root: Path, out: Path) -> None:
     wait(lambda: bool(view.retrieval.cards) and not view.retrieval.busy)
     pause(300)
     window.grab().save(str(out / "knowledge-retrieval.png"))
+    settings_tab(view, out)
     cited_chat(window, bot, out)
+
+
+def settings_tab(view, out: Path) -> None:
+    """The Settings tab with an unsaved change, so the indicator shows."""
+    view.tabs.setCurrentIndex(2)
+    panel = view.settings
+    wait(lambda: panel.dataset is not None and panel.reranker.count() >= 1 and not panel.saving)
+    pause(300)
+    panel.weight.setValue(60)
+    pause(200)
+    view.window().grab().save(str(out / "knowledge-settings.png"))
+    panel.discard()
 
 
 def cited_chat(window, bot, out: Path) -> None:

@@ -1,4 +1,5 @@
-"""One knowledge base's page: a header, then tabs for its documents (and their chunks) and retrieval testing."""
+"""One knowledge base's page: a header, then tabs for its documents (and their chunks), retrieval testing and its
+settings."""
 
 from __future__ import annotations
 
@@ -12,10 +13,11 @@ from studio.ui.knowledge.chunks import ChunksView
 from studio.ui.knowledge.documents import DocumentsPanel
 from studio.ui.knowledge.hit_testing import RetrievalPanel
 from studio.ui.knowledge.kb_list import summary
+from studio.ui.knowledge.settings_tab import SettingsPanel
 from studio.ui.knowledge.widgets import SEARCH_LABELS
 from studio.ui.theme import label
 
-TABS = ("Documents", "Retrieval testing")
+TABS = (("Documents", "file"), ("Retrieval testing", "search"), ("Settings", "settings"))
 
 
 def local_paths(event) -> list[str]:
@@ -38,6 +40,7 @@ class DatasetView(QWidget):
         self.documents = DocumentsPanel(services, bridge)
         self.chunks = ChunksView(services, bridge)
         self.retrieval = RetrievalPanel(services, bridge)
+        self.settings = SettingsPanel(services, bridge)
         self.documents.add_requested.connect(self.add_requested)
         self.documents.chunks_requested.connect(self.open_chunks)
         self.chunks.back_requested.connect(self.close_chunks)
@@ -48,12 +51,13 @@ class DatasetView(QWidget):
         self.tab_stack = QStackedWidget()
         self.tab_stack.addWidget(self.docs_stack)
         self.tab_stack.addWidget(self.retrieval)
+        self.tab_stack.addWidget(self.settings)
         self.tabs = QTabBar()
         self.tabs.setObjectName("KbTabs")
         self.tabs.setDrawBase(False)
         self.tabs.setExpanding(False)
-        for i, text in enumerate(TABS):
-            self.tabs.addTab(icon("file" if i == 0 else "search"), text)
+        for text, name in TABS:
+            self.tabs.addTab(icon(name), text)
         self.tabs.currentChanged.connect(self.tab_stack.setCurrentIndex)
         self.drop_hint = label("Drop files or folders to add them to this knowledge base", "drop")
         self.drop_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -111,6 +115,7 @@ class DatasetView(QWidget):
             self.tabs.setCurrentIndex(0)
         self.set_info(dataset)
         self.documents.set_dataset(dataset)
+        self.settings.set_dataset(dataset)
         self.retrieval.set_dataset(dataset)
 
     def set_info(self, dataset: Dataset) -> None:
@@ -122,6 +127,12 @@ class DatasetView(QWidget):
         chunking = "parent-child" if rule.mode == "hierarchical" else f"{rule.segmentation.max_tokens}-character"
         self.info.setText(f"{summary(dataset)} · {chunking} chunks · {dataset.embedding.model} · "
                           f"{SEARCH_LABELS.get(dataset.retrieval.search_method, '')}")
+        if self.settings.dataset is not None and self.settings.dataset.id == dataset.id:
+            self.settings.set_dataset(dataset)  # fresh counts and dimension; an unsaved form is left alone
+
+    def set_running(self, running: bool) -> None:
+        self.documents.set_running(running)
+        self.settings.set_running(running)
 
     def open_chunks(self, document) -> None:
         self.chunks.open_document(document)

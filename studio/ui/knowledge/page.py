@@ -41,6 +41,8 @@ class KnowledgePage(QStackedWidget):
         docs.resume_requested.connect(lambda: self.view.dataset and self.start(self.view.dataset.id))
         docs.cancel_requested.connect(self.cancel)
         docs.changed.connect(self.refresh)
+        self.view.settings.saved.connect(self._settings_saved)
+        self.view.settings.rebuilt.connect(self._rebuilt)
 
     # -- the list ----------------------------------------------------------------------------------
     def activated(self) -> None:
@@ -129,7 +131,7 @@ class KnowledgePage(QStackedWidget):
         elif job is not None and job.report is not None:
             strip.finished(job.report)
             strip.show()
-        self.view.documents.set_running(job is not None and job.running)
+        self.view.set_running(job is not None and job.running)
         return self.view
 
     def close_dataset(self) -> None:
@@ -165,6 +167,24 @@ class KnowledgePage(QStackedWidget):
             self.start(dataset.id)
             self.refresh()  # the header and the card count the new documents
 
+    def _settings_saved(self, dataset: Dataset) -> None:
+        if self._showing(dataset.id):
+            self.view.set_info(dataset)
+            self.view.retrieval.set_dataset(dataset)
+        self.refresh()
+
+    def _rebuilt(self, dataset: Dataset) -> None:
+        """The index is dropped and every document queued again: the usual run re-embeds them, with progress and
+        Cancel on the Documents tab."""
+        if self._showing(dataset.id):
+            self.view.set_info(dataset)
+            self.view.close_chunks()
+            self.view.tabs.setCurrentIndex(0)
+            self.view.documents.show_message(f"Rebuilding the index with {dataset.embedding.model}…")
+            self.view.documents.refresh()
+        self.start(dataset.id)
+        self.refresh()
+
     # -- ingestion runs ----------------------------------------------------------------------------
     def start(self, dataset_id: str) -> IngestJob:
         job = self.jobs.get(dataset_id)
@@ -179,7 +199,7 @@ class KnowledgePage(QStackedWidget):
         self.list_view.grid.set_state(dataset_id, self._state(None))
         if self._showing(dataset_id):
             self.view.documents.progress.starting()
-            self.view.documents.set_running(True)
+            self.view.set_running(True)
         return job
 
     def cancel(self) -> None:
@@ -210,7 +230,7 @@ class KnowledgePage(QStackedWidget):
         self.list_view.grid.set_state(dataset_id, "")
         if self._showing(dataset_id):
             self.view.documents.progress.finished(report)
-            self.view.documents.set_running(False)
+            self.view.set_running(False)
             self.view.documents.refresh()
         self.refresh()
 
@@ -218,7 +238,7 @@ class KnowledgePage(QStackedWidget):
         self.list_view.grid.set_state(dataset_id, "")
         if self._showing(dataset_id):
             self.view.documents.progress.failed(message)
-            self.view.documents.set_running(False)
+            self.view.set_running(False)
             self.view.documents.refresh()
         else:
             self.list_view.show_message(message)
