@@ -97,11 +97,16 @@ class Retriever:
                 found.setdefault(hit.segment_id, Candidate(hit.segment_id, dataset)).vector_score = hit.score
         if method in ("full_text_search", "hybrid_search"):
             # The two legs run one after the other: on two cores, running them side by side (with the query
-            # embedding) only made each slower. Text hits bring their vectors so hybrid scores them by cosine.
-            for hit in index.text_search(query, legs, document_ids=allowed, with_vectors=vector is not None):
+            # embedding) only made each slower.
+            # The phrase clause (words side by side rank higher) costs ~18 ms at 100k chunks and changed no
+            # hybrid result on the quality set, where the vector leg already rewards the whole meaning.
+            for hit in index.text_search(query, legs, document_ids=allowed,
+                                         phrase_boost=method == "full_text_search"):
                 found.setdefault(hit.segment_id, Candidate(hit.segment_id, dataset)).text_score = hit.score
-                if vector is not None and found[hit.segment_id].vector_score is None and hit.vector is not None:
-                    found[hit.segment_id].vector_score = float(np.dot(vector, hit.vector))
+        missing = [c.unit_id for c in found.values() if c.vector_score is None] if vector is not None else []
+        if missing:  # text-only hits get their cosine too (from memory when the index holds its vectors there)
+            for unit_id, vec in index.vectors(missing).items():
+                found[unit_id].vector_score = float(np.dot(vector, vec))
         return list(found.values())
 
     def _score(self, pool: list[Candidate], query: str, settings: RetrievalSettings, cancel) -> dict:

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QRect, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen
-from PySide6.QtWidgets import QAbstractItemView, QListView, QListWidget, QListWidgetItem, QStyle, QStyledItemDelegate
+from PySide6.QtGui import QColor, QFont, QPainter
+from PySide6.QtWidgets import QAbstractItemView, QListView, QListWidget, QListWidgetItem, QStyledItemDelegate
 
 from studio.core.entities import MODE_LABELS, App
+from studio.ui.cards import PAD, paint_frame, paint_title
 from studio.ui.theme import paint_app_icon
 
 APP_ROLE = Qt.ItemDataRole.UserRole + 1
 CARD = QSize(296, 140)
-PAD = 16
 
 
 class AppCardDelegate(QStyledItemDelegate):
@@ -24,15 +24,7 @@ class AppCardDelegate(QStyledItemDelegate):
             return
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        rect = QRectF(option.rect).adjusted(4, 4, -4, -4)
-        selected = bool(option.state & QStyle.StateFlag.State_Selected)
-        hovered = bool(option.state & QStyle.StateFlag.State_MouseOver)
-        path = QPainterPath()
-        path.addRoundedRect(rect, 12, 12)
-        painter.fillPath(path, QColor("#FFFFFF"))
-        border = "#528BFF" if selected else ("#D0D5DD" if hovered else "#EAECF0")
-        painter.setPen(QPen(QColor(border), 1.5 if selected else 1))
-        painter.drawPath(path)
+        rect = paint_frame(painter, option)
         paint_app_icon(painter, QRectF(rect.left() + PAD, rect.top() + PAD, 40, 40), app.icon,
                        app.icon_background, app.name)
         self._paint_texts(painter, rect.toRect(), app, option.font)
@@ -40,22 +32,7 @@ class AppCardDelegate(QStyledItemDelegate):
 
     @staticmethod
     def _paint_texts(painter: QPainter, rect: QRect, app: App, base: QFont) -> None:
-        left = rect.left() + PAD + 40 + 12
-        width = rect.right() - PAD - left
-        title = QFont(base)
-        title.setPixelSize(14)
-        title.setWeight(QFont.Weight.DemiBold)
-        painter.setFont(title)
-        painter.setPen(QColor("#101828"))
-        name = painter.fontMetrics().elidedText(app.name, Qt.TextElideMode.ElideRight, width)
-        painter.drawText(QRect(left, rect.top() + PAD, width, 20), Qt.AlignmentFlag.AlignVCenter, name)
-        small = QFont(base)
-        small.setPixelSize(11)
-        small.setWeight(QFont.Weight.DemiBold)
-        painter.setFont(small)
-        painter.setPen(QColor("#667085"))
-        mode = MODE_LABELS.get(app.mode, app.mode.value)
-        painter.drawText(QRect(left, rect.top() + PAD + 21, width, 18), Qt.AlignmentFlag.AlignVCenter, mode)
+        paint_title(painter, rect, base, app.name, MODE_LABELS.get(app.mode, app.mode.value), bold_subtitle=True)
         body = QFont(base)
         body.setPixelSize(12)
         painter.setFont(body)

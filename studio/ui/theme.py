@@ -8,7 +8,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QRectF, Qt, QTemporaryDir
 from PySide6.QtGui import QColor, QFont, QFontDatabase, QPainter, QPainterPath
-from PySide6.QtWidgets import QApplication, QLabel, QProxyStyle, QPushButton, QStyle, QWidget
+from PySide6.QtWidgets import QApplication, QLabel, QProxyStyle, QPushButton, QStyle, QToolButton, QWidget
 
 log = logging.getLogger(__name__)
 STYLESHEET = Path(__file__).with_name("studio.qss")
@@ -86,6 +86,22 @@ def button(text: str, *, primary: bool = False, danger: bool = False, tip: str =
 
 
 @lru_cache(maxsize=1)
+def back_button(text: str, tip: str = "", on_click=None) -> QToolButton:
+    """The flat "‹ Back" button at the left of an editor's header."""
+    from studio.ui.icons import icon
+
+    back = QToolButton()
+    back.setIcon(icon("back"))
+    back.setText(text)
+    if tip:
+        back.setToolTip(tip)
+    back.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+    back.setProperty("flat", True)
+    if on_click is not None:
+        back.clicked.connect(on_click)
+    return back
+
+
 def emoji_font_available() -> bool:
     """Whether some installed font draws colour emoji; without one, icons fall back to a letter."""
     return any("emoji" in family.lower() for family in QFontDatabase.families())

@@ -12,6 +12,5 @@ from tests.knowledge.support import CORPUS, corpus_files
 @pytest.fixture(scope="session")
 def corpus() -> list[Path]:
     files = corpus_files()
-    if len(files) < 600:
-        pytest.skip(f"the shared corpus is not at {CORPUS}")
+    assert len(files) >= 600, f"the shared corpus is not at {CORPUS}"
     return files

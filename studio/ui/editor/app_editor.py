@@ -16,7 +16,7 @@ from studio.ui.debug.chat_panel import ChatPanel
 from studio.ui.debug.completion_panel import CompletionPanel
 from studio.ui.editor.config_form import ConfigForm
 from studio.ui.icons import icon
-from studio.ui.theme import AppIcon, button, label, set_role
+from studio.ui.theme import AppIcon, back_button, button, label, set_role
 
 log = logging.getLogger(__name__)
 AUTOSAVE_MS = 600
@@ -103,13 +103,7 @@ class AppEditor(QWidget):
         header.setObjectName("EditorHeader")
         row = QHBoxLayout(header)
         row.setContentsMargins(12, 8, 16, 8)
-        back = QToolButton()
-        back.setIcon(icon("back"))
-        back.setText("Apps")
-        back.setToolTip("Back to the app list (Ctrl+W)")
-        back.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        back.setProperty("flat", True)
-        back.clicked.connect(self.back_requested)
+        back = back_button("Apps", "Back to the app list (Ctrl+W)", self.back_requested)
         self.icon = AppIcon(32)
         self.name_label = label("", "subtitle")
         self.mode_label = label(MODE_LABELS.get(self.app.mode, self.app.mode.value), "badge")

@@ -15,7 +15,7 @@ from studio.core.knowledge import ChildChunk, KbDocument, Segment
 from studio.ui.icons import icon
 from studio.ui.knowledge.chunk_dialog import ChunkEditDialog
 from studio.ui.knowledge.widgets import Switch, plural, text_block
-from studio.ui.theme import button, label
+from studio.ui.theme import back_button, button, label
 
 log = logging.getLogger(__name__)
 PAGE = 50  # chunks per read; "Load more" fetches the next page
@@ -136,12 +136,7 @@ class ChunksView(QWidget):
         self._lay_out()
 
     def _make_widgets(self) -> None:
-        self.back = QToolButton()
-        self.back.setIcon(icon("back"))
-        self.back.setText("Documents")
-        self.back.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        self.back.setProperty("flat", True)
-        self.back.clicked.connect(self.back_requested)
+        self.back = back_button("Documents", on_click=self.back_requested)
         self.name = label("", "subtitle")
         self.info = label("", "muted")
         self.keyword = QLineEdit()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QStackedWidget, QTabBar, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QStackedWidget, QTabBar, QVBoxLayout, QWidget
 
 from studio.core.knowledge import Dataset
 from studio.ui.icons import icon
@@ -15,7 +15,7 @@ from studio.ui.knowledge.hit_testing import RetrievalPanel
 from studio.ui.knowledge.kb_list import summary
 from studio.ui.knowledge.settings_tab import SettingsPanel
 from studio.ui.knowledge.widgets import SEARCH_LABELS
-from studio.ui.theme import label
+from studio.ui.theme import back_button, label
 
 TABS = (("Documents", "file"), ("Retrieval testing", "search"), ("Settings", "settings"))
 
@@ -82,13 +82,7 @@ class DatasetView(QWidget):
         header.setObjectName("EditorHeader")
         row = QHBoxLayout(header)
         row.setContentsMargins(12, 8, 16, 8)
-        back = QToolButton()
-        back.setIcon(icon("back"))
-        back.setText("Knowledge")
-        back.setToolTip("Back to the knowledge list (Ctrl+W)")
-        back.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        back.setProperty("flat", True)
-        back.clicked.connect(self.back_requested)
+        back = back_button("Knowledge", "Back to the knowledge list (Ctrl+W)", self.back_requested)
         badge = QLabel()
         badge.setObjectName("KbBadge")
         badge.setPixmap(icon("knowledge", "#155EEF").pixmap(20, 20))

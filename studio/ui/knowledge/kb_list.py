@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QRect, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen
+from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath
 from PySide6.QtWidgets import (
-    QAbstractItemView, QHBoxLayout, QListView, QListWidget, QListWidgetItem, QMenu, QStyle, QStyledItemDelegate,
+    QAbstractItemView, QHBoxLayout, QListView, QListWidget, QListWidgetItem, QMenu, QStyledItemDelegate,
     QVBoxLayout, QWidget,
 )
 
 from studio.core.knowledge import Dataset
+from studio.ui.cards import PAD, paint_frame, paint_title
 from studio.ui.icons import icon
 from studio.ui.knowledge.widgets import SEARCH_LABELS, plural
 from studio.ui.theme import button, label
@@ -17,7 +18,6 @@ from studio.ui.theme import button, label
 DATASET_ROLE = Qt.ItemDataRole.UserRole + 1
 STATE_ROLE = Qt.ItemDataRole.UserRole + 2  # "Indexing 40 %" while a run is going
 CARD = QSize(300, 150)
-PAD = 16
 
 
 def summary(dataset: Dataset) -> str:
@@ -34,15 +34,7 @@ class DatasetCardDelegate(QStyledItemDelegate):
             return
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        rect = QRectF(option.rect).adjusted(4, 4, -4, -4)
-        selected = bool(option.state & QStyle.StateFlag.State_Selected)
-        hovered = bool(option.state & QStyle.StateFlag.State_MouseOver)
-        path = QPainterPath()
-        path.addRoundedRect(rect, 12, 12)
-        painter.fillPath(path, QColor("#FFFFFF"))
-        painter.setPen(QPen(QColor("#528BFF" if selected else ("#D0D5DD" if hovered else "#EAECF0")),
-                            1.5 if selected else 1))
-        painter.drawPath(path)
+        rect = paint_frame(painter, option)
         badge = QRectF(rect.left() + PAD, rect.top() + PAD, 40, 40)
         square = QPainterPath()
         square.addRoundedRect(badge, 9, 9)
@@ -53,21 +45,8 @@ class DatasetCardDelegate(QStyledItemDelegate):
 
     @staticmethod
     def _paint_texts(painter: QPainter, rect: QRect, dataset: Dataset, base: QFont, state: str) -> None:
-        left = rect.left() + PAD + 52
-        width = rect.right() - PAD - left
-        title = QFont(base)
-        title.setPixelSize(14)
-        title.setWeight(QFont.Weight.DemiBold)
-        painter.setFont(title)
-        painter.setPen(QColor("#101828"))
-        name = painter.fontMetrics().elidedText(dataset.name, Qt.TextElideMode.ElideRight, width)
-        painter.drawText(QRect(left, rect.top() + PAD, width, 20), Qt.AlignmentFlag.AlignVCenter, name)
-        small = QFont(base)
-        small.setPixelSize(11)
-        painter.setFont(small)
-        painter.setPen(QColor("#155EEF" if state else "#667085"))
-        painter.drawText(QRect(left, rect.top() + PAD + 21, width, 18), Qt.AlignmentFlag.AlignVCenter,
-                         state or summary(dataset))
+        paint_title(painter, rect, base, dataset.name, state or summary(dataset),
+                    subtitle_color="#155EEF" if state else "#667085")
         body = QFont(base)
         body.setPixelSize(12)
         painter.setFont(body)
@@ -78,6 +57,8 @@ class DatasetCardDelegate(QStyledItemDelegate):
                                   Qt.TextElideMode.ElideRight, inner)
         painter.drawText(QRect(rect.left() + PAD, rect.top() + PAD + 54, inner, 20), Qt.AlignmentFlag.AlignLeft, text)
         painter.setPen(QColor("#667085"))
+        small = QFont(base)
+        small.setPixelSize(11)
         painter.setFont(small)
         foot = f"{dataset.embedding.model} · {SEARCH_LABELS.get(dataset.retrieval.search_method, '')}"
         foot = painter.fontMetrics().elidedText(foot, Qt.TextElideMode.ElideRight, inner)

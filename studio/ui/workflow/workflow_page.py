@@ -6,15 +6,14 @@ import logging
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QSplitter, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QSplitter, QVBoxLayout, QWidget
 
 from studio.core.entities import MODE_LABELS, App, AppMode
 from studio.core.errors import StudioError
 from studio.core.workflow import WorkflowFinished, WorkflowRun
 from studio.services.workflows import workflow_of
 from studio.ui.formatting import when
-from studio.ui.icons import icon
-from studio.ui.theme import AppIcon, button, label
+from studio.ui.theme import AppIcon, back_button, button, label
 from studio.ui.workflow.chatflow_panel import ChatflowPanel
 from studio.ui.workflow.history import RunHistory
 from studio.ui.workflow.node_detail import NodeDetail
@@ -76,13 +75,7 @@ class WorkflowPage(QWidget):
     def _header(self) -> QFrame:
         header = QFrame()
         header.setObjectName("EditorHeader")
-        back = QToolButton()
-        back.setIcon(icon("back"))
-        back.setText("Apps")
-        back.setToolTip("Back to the app list (Ctrl+W)")
-        back.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        back.setProperty("flat", True)
-        back.clicked.connect(self.back_requested)
+        back = back_button("Apps", "Back to the app list (Ctrl+W)", self.back_requested)
         self.icon = AppIcon(32)
         self.name_label = label("", "subtitle")
         mode = label(MODE_LABELS.get(self.app.mode, self.app.mode.value), "badge")
