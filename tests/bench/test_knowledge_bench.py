@@ -63,6 +63,7 @@ def _raw_rate(services, lang) -> tuple[float, int]:
 
     from studio.runtime.bert_gguf import ensure_bundled_embedding
 
+    from studio.runtime.embedding import prepare
     from studio.services.ingestion import indexed_text
 
     texts = [indexed_text(d.title, s.content) for d in services.knowledge.documents(lang)
@@ -72,8 +73,11 @@ def _raw_rate(services, lang) -> tuple[float, int]:
     raw = Llama(model_path=str(path), embedding=True, n_ctx=512, n_batch=512, n_ubatch=512,
                 n_threads=THREADS, n_threads_batch=THREADS, flash_attn=True, verbose=False)
     start = time.perf_counter()
-    for i in range(0, len(texts), 64):
-        raw.embed(texts[i:i + 64], normalize=True, truncate=True)
+    # Raw gets the NFD text too: without it llama.cpp's WordPiece turns Hangul syllables into [UNK] (fewer, wrong
+    # tokens), which is faster but not the same work.
+    nfd = [prepare(t) for t in texts]
+    for i in range(0, len(nfd), 64):
+        raw.embed(nfd[i:i + 64], normalize=True, truncate=True)
     elapsed = time.perf_counter() - start
     raw.close()
     studio_tokens, raw_tokens = _tokens(services, texts)
