@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import sys
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from studio.core.cancel import CancelToken
@@ -189,31 +191,58 @@ class Ingestion:
         notify(progress)
         if not work:
             return
-        from studio.knowledge.index import IndexRow  # lancedb is slow to import; only ingestion needs it
+        self._embed_batches(dataset, work, remaining, cancel, progress, notify, started)
 
+    def _embed_batches(self, dataset, work, remaining, cancel, progress, notify, started) -> None:
+        """Embed batch N+1 while a writer thread appends batch N to LanceDB and marks it in SQLite (those writes
+        cost ~12% of the time when done in between). Marks stay in batch order, so resume stays exact."""
         embedder = self._embedders.embedder(dataset.embedding)
         index = None
         embed_started = time.monotonic()
-        for start in range(0, len(work), BATCH):
-            if cancel.cancelled:
-                raise CancelledError(cancel.reason)
-            batch = work[start:start + BATCH]
-            progress.current_file = batch[-1][2].name
-            vectors = embedder.embed([indexed_text(doc.title, content) for _, content, doc in batch], cancel)
-            if index is None:
-                index = self._index_for(dataset, int(vectors.shape[1]))
-            index.add([IndexRow(segment_id=uid, document_id=doc.id, content=content, vector=vec)
-                       for (uid, content, doc), vec in zip(batch, vectors)])
-            self._repo.mark_indexed([uid for uid, _, _ in batch])
-            for _, _, doc in batch:
-                remaining[doc.id] -= 1
-                if remaining[doc.id] == 0:
-                    self._repo.set_status(doc.id, DocumentStatus.COMPLETED)
-            progress.chunks_done += len(batch)
-            progress.elapsed_s = time.monotonic() - started
-            rate = progress.chunks_done / max(1e-6, time.monotonic() - embed_started)
-            progress.eta_s = (progress.chunks_total - progress.chunks_done) / rate if rate else None
-            notify(progress)
+        pending = None
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="studio-ingest-write") as writer:
+            try:
+                for start in range(0, len(work), BATCH):
+                    if cancel.cancelled:
+                        raise CancelledError(cancel.reason)
+                    batch = work[start:start + BATCH]
+                    progress.current_file = batch[-1][2].name
+                    vectors = embedder.embed([indexed_text(doc.title, content) for _, content, doc in batch], cancel)
+                    index = index or self._index_for(dataset, int(vectors.shape[1]))
+                    if pending is not None:
+                        pending.result()  # a failed write stops the run here
+                    pending = writer.submit(self._write, index, batch, vectors, remaining)
+                    progress.chunks_done += len(batch)
+                    progress.elapsed_s = time.monotonic() - started
+                    rate = progress.chunks_done / max(1e-6, time.monotonic() - embed_started)
+                    progress.eta_s = (progress.chunks_total - progress.chunks_done) / rate if rate else None
+                    notify(progress)
+            finally:
+                _settle(pending)
         progress.phase = "optimizing"
         notify(progress)
         index.optimize()
+
+    def _write(self, index, batch, vectors, remaining: dict[str, int]) -> None:
+        from studio.knowledge.index import IndexRow  # lancedb is slow to import; only ingestion needs it
+
+        index.add([IndexRow(segment_id=uid, document_id=doc.id, content=content, vector=vec)
+                   for (uid, content, doc), vec in zip(batch, vectors)])
+        self._repo.mark_indexed([uid for uid, _, _ in batch])
+        for _, _, doc in batch:
+            remaining[doc.id] -= 1
+            if remaining[doc.id] == 0:
+                self._repo.set_status(doc.id, DocumentStatus.COMPLETED)
+
+
+def _settle(pending) -> None:
+    """Wait for the last write. If the run is already failing, its error wins and this one is only logged."""
+    if pending is None:
+        return
+    if sys.exc_info()[0] is None:
+        pending.result()
+        return
+    try:
+        pending.result()
+    except Exception:  # noqa: BLE001 - the exception in flight is the one to report
+        log.exception("the last index write failed while the run was stopping")

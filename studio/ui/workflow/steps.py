@@ -56,6 +56,7 @@ class StepLog:
         self.counts: dict[str, int] = {}  # node id -> how many steps it has had
         self._latest: dict[str, int] = {}  # node id -> its latest step's seq
         self._open: dict[tuple, Step] = {}
+        self._waiting: dict[str, list[Any]] = {}  # container id -> its nodes' events that came before its start
 
     def _add(self, step: Step) -> Step:
         step.seq = len(self.steps)
@@ -67,6 +68,19 @@ class StepLog:
         return step
 
     def apply(self, event: Any) -> list[Step]:
+        """The steps `event` changed. An event of a node inside an iteration or loop that arrives before its
+        container's start (threads can interleave the queue under load) waits for that start, so it nests."""
+        parent = getattr(event, "parent_id", None)
+        if parent and isinstance(event, (NodeStarted, NodeRetry, NodeFinished)) and parent not in self._latest:
+            self._waiting.setdefault(parent, []).append(event)
+            return []
+        changed = self._apply(event)
+        if isinstance(event, NodeStarted):
+            for held in self._waiting.pop(event.node_id, []):
+                changed += self.apply(held)
+        return changed
+
+    def _apply(self, event: Any) -> list[Step]:
         if isinstance(event, WorkflowStarted):
             self.run_id = event.run_id
         elif isinstance(event, NodeStarted):
@@ -83,7 +97,9 @@ class StepLog:
         elif isinstance(event, NodeFinished):
             return [self._finish(event)]
         elif isinstance(event, WorkflowFinished):
-            return self._close(event.status)
+            orphans = [e for held in self._waiting.values() for e in held]
+            self._waiting.clear()  # their container never started: show them at the top level
+            return [step for e in orphans for step in self._apply(e)] + self._close(event.status)
         return []
 
     def _finish(self, event: NodeFinished) -> Step:
