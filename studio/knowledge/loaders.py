@@ -17,6 +17,8 @@ from studio.core.knowledge import SUPPORTED_EXTENSIONS, LoadedDocument, LoaderEr
 from studio.knowledge import markup
 
 log = logging.getLogger(__name__)
+# pypdf logs its repairs of damaged files as warnings; the user gets one clear message from us instead.
+logging.getLogger("pypdf").setLevel(logging.ERROR)
 
 MAX_FILE_BYTES = 100 * 1024 * 1024
 _BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8-sig"),
@@ -207,16 +209,13 @@ def _pdf(data: bytes, path: Path) -> Parsed:
     from pypdf import PdfReader
     from pypdf.errors import DependencyError, FileNotDecryptedError, PdfReadError
 
-    # pypdf logs its repairs of damaged files as warnings; the user gets one clear message from us instead.
-    logging.getLogger("pypdf").setLevel(logging.ERROR)
-
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):
             raise LoaderError(f"{path.name}: the PDF is encrypted (password-protected)")
         pages = reader.pages
         count = len(pages)
-    except (FileNotDecryptedError, DependencyError, NotImplementedError) as exc:
+    except (FileNotDecryptedError, DependencyError, NotImplementedError) as exc:  # pypdf: unsupported cipher
         raise LoaderError(f"{path.name}: the PDF is encrypted and cannot be opened ({exc})") from None
     except PdfReadError as exc:
         raise LoaderError(f"{path.name}: not a valid PDF ({exc})") from None

@@ -41,12 +41,12 @@ def knowledge_context(knowledge, config: dict[str, Any], query: str,
     refs = []
     for ref in ids:
         try:
-            refs.append(knowledge.get(ref).id)
+            refs.append(knowledge.get(ref, counts=False).id)
         except NotFoundError:
             raise ValidationError(f"The app uses knowledge base {ref!r}, which does not exist; remove it from "
                                   "the app's context settings") from None
     dc = config.get("dataset_configs") or {}
-    first = knowledge.get(refs[0])
+    first = knowledge.get(refs[0], counts=False)
     settings = settings_from_dify(dc, int(dc.get("top_k") or 4),
                                   dc.get("score_threshold") if dc.get("score_threshold_enabled") else None,
                                   first.retrieval.search_method, knowledge)

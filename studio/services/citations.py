@@ -100,13 +100,13 @@ class KnowledgePortAdapter:
         out = []
         for ref in dataset_ids:
             try:
-                self._knowledge.get(ref)
+                self._knowledge.get(ref, counts=False)
             except NotFoundError:
                 out.append(ref)
         return out
 
     def retrieve(self, request: RetrievalRequest, cancel: CancelToken) -> list[dict[str, Any]]:
-        datasets = [self._knowledge.get(ref) for ref in request.dataset_ids]
+        datasets = [self._knowledge.get(ref, counts=False) for ref in request.dataset_ids]
         # Multiple-retrieval searches every knowledge base the way the first is set to search (Dify requires
         # one embedding model across them for weighted scores), then fuses and ranks all hits together.
         settings = settings_from_dify(request.reranking, request.top_k, request.score_threshold,

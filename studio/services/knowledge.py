@@ -101,7 +101,7 @@ class KnowledgeService:
 
     def update(self, ref: str, *, name: str | None = None, description: str | None = None,
                retrieval: RetrievalSettings | None = None) -> Dataset:
-        dataset = self.get(ref)
+        dataset = self.get(ref, counts=False)
         fields: dict[str, Any] = {}
         if name is not None:
             fields["name"] = self._check_name(name, dataset.id)
@@ -119,7 +119,7 @@ class KnowledgeService:
                                 "run first")
 
     def delete(self, ref: str) -> None:
-        dataset = self.get(ref)
+        dataset = self.get(ref, counts=False)
         self._stop_ingestion(dataset, "delete")
         index = self._index(dataset, 0)
         self._repo.delete_dataset(dataset.id)
@@ -132,7 +132,7 @@ class KnowledgeService:
     def rebuild(self, ref: str, embedding: EmbeddingChoice | None = None) -> Dataset:
         """Drop the knowledge base's vector and full-text index and queue every chunk to embed again (optionally
         with another embedding model); the chunks in SQLite are kept. Run ingest/start_ingestion afterwards."""
-        dataset = self.get(ref)
+        dataset = self.get(ref, counts=False)
         embedding = None if embedding is None else check_embedding(embedding)
         self._stop_ingestion(dataset, "rebuild")
         index = self._index(dataset, 0)
@@ -165,7 +165,7 @@ class KnowledgeService:
     def add(self, ref: str, paths: Sequence[str | Path]) -> AddPlan:
         """Queue files (and folders' files) for ingestion. An unchanged file is a no-op; a changed one replaces
         its old chunks; a file whose content is already in the knowledge base under another path is skipped."""
-        dataset = self.get(ref)
+        dataset = self.get(ref, counts=False)
         plan = AddPlan()
         existing = self._repo.list_documents(dataset.id)
         by_path = {d.source_path: d for d in existing}
@@ -207,7 +207,7 @@ class KnowledgeService:
     def ingest(self, ref: str, cancel: CancelToken | None = None,
                on_progress: Callable[[IngestProgress], None] | None = None) -> IngestReport:
         """Ingest every pending document now, on this thread (the CLI's way; the GUI uses start_ingestion)."""
-        dataset = self.get(ref)
+        dataset = self.get(ref, counts=False)
         return self._locked_run(dataset, cancel or CancelToken(), on_progress)
 
     def _lock_of(self, dataset: Dataset) -> IngestLock:
@@ -225,13 +225,13 @@ class KnowledgeService:
 
     def ingesting_elsewhere(self, ref: str) -> bool:
         """Whether a run outside this service (another process) is indexing the knowledge base now."""
-        dataset = self.get(ref)
+        dataset = self.get(ref, counts=False)
         return not self.is_ingesting(dataset.id) and self._lock_of(dataset).held()
 
     def start_ingestion(self, ref: str, on_progress: Callable[[IngestProgress], None] | None = None,
                         on_done: Callable[[IngestReport | Exception], None] | None = None):
         """Run ingestion on the task runner; at most one run per knowledge base (a running one is returned)."""
-        dataset = self.get(ref)
+        dataset = self.get(ref, counts=False)
         with self._lock:
             task = self._running.get(dataset.id)
             if task is not None and not task.done:
@@ -281,7 +281,7 @@ class KnowledgeService:
         return [d for d in found if not self.is_ingesting(d.id) and not self._lock_of(d).held()]
 
     def documents(self, ref: str) -> list[KbDocument]:
-        return self._repo.list_documents(self.get(ref).id)
+        return self._repo.list_documents(self.get(ref, counts=False).id)
 
     def delete_document(self, document_id: str) -> None:
         doc = self._repo.get_document(document_id)
@@ -381,4 +381,3 @@ class KnowledgeService:
             running = list(self._running.values())
         for task in running:
             task.cancel()
-        self._retriever.close()

@@ -49,9 +49,6 @@ class Retriever:
         self._index_for = index_for  # dataset -> KnowledgeIndex | None (None before anything was indexed)
         self._embedders = embedders
 
-    def close(self) -> None:
-        """Nothing to release; kept so the service can close every part the same way."""
-
     def search(self, datasets: Sequence[Dataset], query: str, settings: RetrievalSettings,
                allowed_documents: dict[str, list[str] | None] | None = None,
                cancel: CancelToken | None = None) -> list[Record]:

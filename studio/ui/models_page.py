@@ -7,15 +7,15 @@ import time
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QAbstractItemView, QFileDialog, QFormLayout, QFrame, QHBoxLayout, QHeaderView, QMessageBox, QPlainTextEdit,
-    QProgressBar, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
+    QFileDialog, QFormLayout, QFrame, QHBoxLayout, QMessageBox, QPlainTextEdit, QProgressBar, QSplitter,
+    QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
 from studio.core.entities import ModelInfo, ModelKind
 from studio.core.errors import ModelError
 from studio.ui.formatting import human_bytes, human_count
 from studio.ui.icons import icon
-from studio.ui.theme import ERROR_COLOR, button, label, set_role
+from studio.ui.theme import ERROR_COLOR, button, label, row_table, set_role
 
 log = logging.getLogger(__name__)
 COLUMNS = ("Name", "Kind", "Architecture", "Parameters", "Quantisation", "Context", "Size", "Source", "Error")
@@ -37,17 +37,8 @@ class ModelsPage(QWidget):
         self._update_buttons()
 
     def _make_widgets(self) -> None:
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.verticalHeader().setVisible(False)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table = row_table(COLUMNS)
         self.table.setAlternatingRowColors(True)
-        self.table.setWordWrap(False)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(len(COLUMNS) - 1, QHeaderView.ResizeMode.Stretch)
         self.table.itemSelectionChanged.connect(self._show_details)
         self.add_button = button("Add GGUF…", primary=True, tip="Add a GGUF model file from disk")
         self.add_button.setIcon(icon("plus", "#FFFFFF"))

@@ -8,7 +8,10 @@ from pathlib import Path
 
 from PySide6.QtCore import QRectF, Qt, QTemporaryDir
 from PySide6.QtGui import QColor, QFont, QFontDatabase, QPainter, QPainterPath
-from PySide6.QtWidgets import QApplication, QLabel, QProxyStyle, QPushButton, QStyle, QToolButton, QWidget
+from PySide6.QtWidgets import (
+    QAbstractItemView, QApplication, QHeaderView, QLabel, QProxyStyle, QPushButton, QStyle, QTableWidget, QToolButton,
+    QWidget,
+)
 
 log = logging.getLogger(__name__)
 STYLESHEET = Path(__file__).with_name("studio.qss")
@@ -86,6 +89,21 @@ def button(text: str, *, primary: bool = False, danger: bool = False, tip: str =
 
 
 @lru_cache(maxsize=1)
+def row_table(columns: list[str], stretch: int = -1) -> QTableWidget:
+    """A read-only table of rows picked one at a time; columns fit their contents and `stretch` takes the rest."""
+    table = QTableWidget(0, len(columns))
+    table.setHorizontalHeaderLabels(columns)
+    table.verticalHeader().setVisible(False)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.setWordWrap(False)
+    header = table.horizontalHeader()
+    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    header.setSectionResizeMode(stretch % len(columns), QHeaderView.ResizeMode.Stretch)
+    return table
+
+
 def back_button(text: str, tip: str = "", on_click=None) -> QToolButton:
     """The flat "‹ Back" button at the left of an editor's header."""
     from studio.ui.icons import icon

@@ -5,17 +5,14 @@ from __future__ import annotations
 import logging
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (
-    QAbstractItemView, QFileDialog, QHBoxLayout, QHeaderView, QMessageBox, QTableWidget, QTableWidgetItem,
-    QVBoxLayout, QWidget,
-)
+from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QMessageBox, QTableWidgetItem, QVBoxLayout, QWidget
 
 from studio.core.knowledge import SUPPORTED_EXTENSIONS, Dataset, DocumentStatus, KbDocument
 from studio.ui.formatting import human_bytes
 from studio.ui.icons import icon
 from studio.ui.knowledge.progress import ProgressStrip
 from studio.ui.knowledge.widgets import Switch, plural, status_text
-from studio.ui.theme import button, label, set_role
+from studio.ui.theme import button, label, row_table, set_role
 
 log = logging.getLogger(__name__)
 COLUMNS = ("Name", "Status", "Chunks", "Size", "Enabled")
@@ -66,17 +63,8 @@ class DocumentsPanel(QWidget):
         self._update_buttons()
 
     def _make_widgets(self) -> None:
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.verticalHeader().setVisible(False)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setWordWrap(False)
-        header = self.table.horizontalHeader()
-        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.table = row_table(COLUMNS, stretch=0)
+        self.table.horizontalHeader().setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         self.table.itemSelectionChanged.connect(self._selection_changed)
         self.table.itemDoubleClicked.connect(lambda _item: self._open_selected())
         self.add_files_button = button("Add files…", primary=True, tip="Add documents (or drop files here)")

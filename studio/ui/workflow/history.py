@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (
-    QAbstractItemView, QHBoxLayout, QHeaderView, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
-)
+from PySide6.QtWidgets import QHBoxLayout, QTableWidgetItem, QVBoxLayout, QWidget
 
 from studio.core.workflow import WorkflowRun
 from studio.ui.formatting import preview, when
 from studio.ui.icons import icon
-from studio.ui.theme import button, label
+from studio.ui.theme import button, label, row_table
 from studio.ui.workflow.node_types import format_ms, status_color
 
 ID_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -29,18 +27,9 @@ class RunHistory(QWidget):
         super().__init__(parent)
         self.runs: list[WorkflowRun] = []
         self.busy = False
-        self.table = QTableWidget(0, len(COLUMNS))
+        self.table = row_table(COLUMNS)
         self.table.setObjectName("RunHistory")
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.verticalHeader().setVisible(False)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setWordWrap(False)
         self.table.setShowGrid(False)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(len(COLUMNS) - 1, QHeaderView.ResizeMode.Stretch)
         self.table.itemSelectionChanged.connect(self._selection_changed)
         self.rerun_button = button("Re-run", tip="Run again with this run's inputs")
         self.rerun_button.setIcon(icon("refresh"))
