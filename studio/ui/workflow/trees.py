@@ -156,7 +156,10 @@ class TraceTree(QWidget):
             return holder
         key = (step.container_seq, step.group)
         if key not in self.groups:
-            group = QTreeWidgetItem(holder)
+            # Parallel items start in any order; their rows stay in item order.
+            before = sum(1 for (seq, n) in self.groups if seq == step.container_seq and n < step.group)
+            group = QTreeWidgetItem()
+            holder.insertChild(before, group)
             group.setText(0, f"{'Round' if step.group_kind == 'loop' else 'Item'} {step.group + 1}")
             group.setForeground(0, status_color(""))
             group.setFirstColumnSpanned(True)
