@@ -9,11 +9,14 @@ from studio.runtime.gguf_info import GGUFInspector
 from studio.runtime.llama import LlamaCppProvider
 from studio.sandbox import SandboxRunner
 from studio.services import Services
+from studio.services.api_access import ApiAccessService
 from studio.services.apps import AppService
 from studio.services.chat import ChatService, ConversationService
 from studio.services.citations import KnowledgePortAdapter
 from studio.services.dsl import DslService
 from studio.services.embedders import EmbedderPool
+from studio.services.files import FileService
+from studio.services.keys import KeyService
 from studio.services.knowledge import KnowledgeService
 from studio.services.models import ModelService
 from studio.services.sandbox import SandboxService
@@ -62,9 +65,19 @@ def build(settings: Settings | None = None) -> Services:
         workflows=WorkflowService(repos, apps, runner),
         dsl=DslService(repos, models, runner),
         sandbox=sandbox,
+        keys=KeyService(repos, apps),
+        files=FileService(repos, settings.home / "files" / "uploads"),
+        api_access=ApiAccessService(prefs, _api_server),
         _closers=(knowledge.close, runner.close, sandbox_runner.close, embedders.close, provider.unload_all,
                   store.close),
     )
+
+
+def _api_server(services, **options):
+    """Imported on first use: the web framework costs start-up time the window does not need."""
+    from studio.api.server import ApiServer
+
+    return ApiServer(services, **options)
 
 
 def _apply_preference(provider: LlamaCppProvider, settings: Settings, key: str, value) -> None:

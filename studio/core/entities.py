@@ -141,3 +141,31 @@ class GenerationChunk(BaseModel):
     completion_tokens: int = 0
     finish_reason: str = ""  # stop | length | cancelled
     dropped_turns: int = 0  # history turns left out to fit the context window
+
+
+class ApiKey(BaseModel):
+    """A service API key as stored: never the token itself, only a hint to recognise it by."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    app_id: str | None  # None for a knowledge (dataset) key
+    scope: str  # "app" | "dataset"
+    hint: str  # "app-…Wxyz": the prefix and the last four characters
+    created_at: datetime
+    last_used_at: datetime | None = None
+
+
+class UploadedFile(BaseModel):
+    """A file a client uploaded for later runs (Dify's UploadFile)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    name: str
+    size: int
+    extension: str  # without the dot, like Dify: "pdf"
+    mime_type: str
+    user: str
+    path: str  # absolute path on this machine
+    created_at: datetime

@@ -43,3 +43,41 @@ class DatabaseVersionError(StudioError):
 
 class CancelledError(StudioError):
     code = "cancelled"
+
+
+class AuthenticationError(StudioError):
+    """A missing, malformed, unknown or revoked API key."""
+
+    code = "unauthorized"
+
+
+class ForbiddenError(StudioError):
+    """A valid key used for something it does not grant (another app, the wrong key kind)."""
+
+    code = "forbidden"
+
+
+class FileTooLargeError(StudioError):
+    code = "file_too_large"
+
+
+class UnsupportedFileTypeError(StudioError):
+    code = "unsupported_file_type"
+
+
+class FileNotFoundInStoreError(NotFoundError):
+    """An upload id that names no uploaded file (Dify `file_not_found`)."""
+
+    code = "file_not_found"
+
+
+class FileExtensionBlockedError(ValidationError):
+    """An upload whose extension could run as a program (Dify `file_extension_blocked`)."""
+
+    code = "file_extension_blocked"
+
+
+class FileAccessDeniedError(ForbiddenError):
+    """An upload used by a different `user` than the one who uploaded it (Dify `file_access_denied`)."""
+
+    code = "file_access_denied"

@@ -25,6 +25,7 @@ class MessageFinished:
 
     message: Message
     dropped_turns: int = 0
+    finish_reason: str = ""  # as the model reported it: stop | length | cancelled ("" when it never finished)
 
     @property
     def tokens_per_second(self) -> float:

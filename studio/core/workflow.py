@@ -142,6 +142,7 @@ class WorkflowRun(BaseModel):
     message_id: str | None = None
     created_at: datetime
     finished_at: datetime | None = None
+    user: str = ""  # the API's end user (Dify `created_by_end_user_session_id`)
 
 
 class NodeRun(BaseModel):

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from studio.services.api_access import ApiAccessService
 from studio.services.apps import AppService
 from studio.services.chat import ChatService, ConversationService
 from studio.services.dsl import DslService
+from studio.services.files import FileService
+from studio.services.keys import KeyService
 from studio.services.knowledge import KnowledgeService
 from studio.services.models import ModelService
 from studio.services.sandbox import SandboxService
@@ -27,9 +30,14 @@ class Services:
     dsl: DslService
     sandbox: SandboxService
     knowledge: KnowledgeService
+    keys: KeyService
+    files: FileService
+    api_access: ApiAccessService | None = None
     _closers: tuple = ()
 
     def close(self) -> None:
+        if self.api_access is not None:
+            self.api_access.stop()
         self.knowledge.close()
         self.tasks.shutdown()
         for close in self._closers:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from studio.core.errors import ValidationError
+from studio.services.api_access import API_PREFERENCES
 from studio.services.sandbox import SANDBOX_PREFERENCES
 
 # key: (default, type, minimum, maximum)
@@ -20,6 +21,7 @@ PREFERENCES: dict[str, tuple[Any, type, float | None, float | None]] = {
     "workflow_max_loop_count": (100, int, 1, 10000),
     "workflow_max_parallel": (10, int, 1, 100),
     **SANDBOX_PREFERENCES,  # code-node limits (Dify's CODE_MAX_* and the sandbox's own)
+    **API_PREFERENCES,  # the localhost API: port, start with the window
 }
 
 

@@ -6,6 +6,7 @@ import logging
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 from studio.core.app_config import start_inputs
@@ -18,6 +19,7 @@ from studio.core.workflow import (
 
 log = logging.getLogger(__name__)
 GRAPH_MODES = (AppMode.WORKFLOW, AppMode.ADVANCED_CHAT)
+LOG_STATUSES = ("succeeded", "failed", "stopped", "partial-succeeded")
 
 
 def workflow_of(app: App) -> dict[str, Any]:
@@ -49,6 +51,20 @@ class WorkflowService:
         app_id = self._apps.resolve(app_ref).id if app_ref else None
         return self._runs.list(app_id, limit, status)
 
+    def logs(self, app_ref: str, *, keyword: str = "", status: str | None = None,
+             created_before: datetime | None = None, created_after: datetime | None = None,
+             user: str | None = None, page: int = 1, limit: int = 20) -> tuple[list[WorkflowRun], int]:
+        """Dify's `/workflows/logs`: one page of the app's runs, newest first, and the total that match."""
+        app = self._apps.resolve(app_ref)
+        if status and status not in LOG_STATUSES:
+            raise ValidationError(f"status must be one of {', '.join(LOG_STATUSES)}, not {status!r}")
+        if page < 1 or not 1 <= limit <= 100:
+            raise ValidationError(f"page must be at least 1 and limit between 1 and 100 (got page={page}, "
+                                  f"limit={limit})")
+        return self._runs.logs(app.id, keyword=(keyword or "").strip(), status=status or None,
+                               created_before=created_before, created_after=created_after, user=user,
+                               offset=(page - 1) * limit, limit=limit)
+
     def get_run(self, run_id: str) -> WorkflowRun:
         return self._runs.get(run_id)
 
@@ -66,7 +82,7 @@ class WorkflowService:
     # -- running --------------------------------------------------------------------------------
     def run(self, app_ref: str, *, inputs: dict[str, Any] | None = None, query: str = "",
             conversation_id: str | None = None, user: str = "", cancel: CancelToken | None = None,
-            ) -> Iterator[WorkflowEvent]:
+            files: list[dict[str, Any]] | None = None) -> Iterator[WorkflowEvent]:
         """Validate everything first (errors raise here), then return the event stream of the run."""
         app = self._apps.resolve(app_ref)
         wf = workflow_of(app)
@@ -79,14 +95,15 @@ class WorkflowService:
         if conv is not None and conv.app_id != app.id:
             raise ValidationError(f"Conversation {conversation_id!r} does not belong to {app.name}")
         inputs = conv.inputs if conv else start_inputs(start_variables(wf.get("graph") or {}), inputs or {})
-        return self._run(app, wf, graph, inputs, query, conv, user, cancel or CancelToken())
+        return self._run(app, wf, graph, inputs, query, conv, user, cancel or CancelToken(), files or [])
 
-    def _context(self, app: App, wf: dict[str, Any], conv, query: str, user: str) -> dict[str, Any]:
+    def _context(self, app: App, wf: dict[str, Any], conv, query: str, user: str,
+                 files: list[dict[str, Any]]) -> dict[str, Any]:
         env = {v.get("name"): v.get("value") for v in wf.get("environment_variables") or [] if v.get("name")}
         conversation = {v.get("name"): v.get("value") for v in wf.get("conversation_variables") or []
                         if v.get("name")}
         system = {"user_id": user or "studio-user", "app_id": app.id, "workflow_id": app.id,
-                  "timestamp": int(time.time()), "invoke_from": "debugger", "files": []}
+                  "timestamp": int(time.time()), "invoke_from": "debugger", "files": list(files)}
         history = []
         if conv is not None:
             conversation.update(self._runs.conversation_variables(conv.id))
@@ -95,15 +112,15 @@ class WorkflowService:
             system.update(query=query, conversation_id=conv.id, dialogue_count=len(past) + 1)
         return {"env": env, "conversation": conversation, "system": system, "history": history}
 
-    def _run(self, app, wf, graph, inputs, query, conv, user, cancel) -> Iterator[WorkflowEvent]:
+    def _run(self, app, wf, graph, inputs, query, conv, user, cancel, files) -> Iterator[WorkflowEvent]:
         chat = app.mode == AppMode.ADVANCED_CHAT
         if chat and conv is None:
             conv = self._conversations.create(app.id, name=query[:48] or "New conversation", inputs=inputs, user=user)
-        ctx = self._context(app, wf, conv, query, user)
+        ctx = self._context(app, wf, conv, query, user, files)
         msg = self._messages.start(conv.id, app.id, query=query, inputs=inputs, model_id="") if chat else None
         run_id = str(uuid.uuid4())
         self._runs.start(run_id=run_id, app_id=app.id, mode=app.mode.value, inputs=inputs,
-                         conversation_id=conv.id if conv else None, message_id=msg.id if msg else None)
+                         conversation_id=conv.id if conv else None, message_id=msg.id if msg else None, user=user)
         events = self._runner.run(graph, mode=app.mode.value, inputs=inputs, system=ctx["system"], env=ctx["env"],
                                   conversation=ctx["conversation"], cancel=cancel, run_id=run_id,
                                   extras={"history": ctx["history"], "conversation_id": conv.id if conv else None,

@@ -33,7 +33,10 @@ class AppRow(Base):
 
 class ConversationRow(Base):
     __tablename__ = "conversations"
-    __table_args__ = (Index("ix_conversations_app_updated", "app_id", "updated_at"),)
+    __table_args__ = (
+        Index("ix_conversations_app_updated", "app_id", "updated_at"),
+        Index("ix_conversations_app_user_updated", "app_id", "user", "updated_at"),  # the API's per-user lists
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     app_id: Mapped[str] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"))
@@ -86,6 +89,10 @@ class SettingRow(Base):
 
 class WorkflowRunRow(Base):
     __tablename__ = "workflow_runs"
+    __table_args__ = (
+        Index("ix_workflow_runs_app_created", "app_id", "created_at"),  # the logs query (from 0002)
+        Index("ix_workflow_runs_app_user", "app_id", "user", "created_at"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     app_id: Mapped[str] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"))
@@ -102,6 +109,7 @@ class WorkflowRunRow(Base):
     exceptions_count: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    user: Mapped[str] = mapped_column(String(255), default="", server_default="")
 
 
 class NodeExecutionRow(Base):
@@ -198,3 +206,42 @@ class ChildChunkRow(Base):
     start: Mapped[int] = mapped_column(Integer, default=0)
     end: Mapped[int] = mapped_column(Integer, default=0)
     indexed: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ApiKeyRow(Base):
+    __tablename__ = "api_keys"
+    __table_args__ = (Index("ix_api_keys_app", "app_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    app_id: Mapped[str | None] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), nullable=True)
+    scope: Mapped[str] = mapped_column(String(16))
+    hint: Mapped[str] = mapped_column(String(64))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)  # sha256 hex; never the token
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class MessageFeedbackRow(Base):
+    __tablename__ = "message_feedbacks"
+    __table_args__ = (Index("ix_message_feedbacks_app_created", "app_id", "created_at"),)
+
+    message_id: Mapped[str] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True)
+    app_id: Mapped[str] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"))
+    rating: Mapped[str] = mapped_column(String(16))
+    content: Mapped[str] = mapped_column(Text, default="")
+    user: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class UploadFileRow(Base):
+    __tablename__ = "upload_files"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(Integer)
+    extension: Mapped[str] = mapped_column(String(32), default="")
+    mime_type: Mapped[str] = mapped_column(String(255), default="")
+    user: Mapped[str] = mapped_column(String(255), default="")
+    path: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from studio.core.entities import App, AppMode, Conversation, Message, MessageStatus
@@ -142,6 +142,26 @@ class ConversationRepository:
             if s.execute(delete(ConversationRow).where(ConversationRow.id == conversation_id)).rowcount == 0:
                 raise NotFoundError(f"Conversation {conversation_id!r} not found")
 
+    def page(self, app_id: str, *, user: str | None, last_id: str | None, limit: int, sort_field: str,
+             descending: bool) -> tuple[list[Conversation], bool]:
+        """Dify's keyset paging: the `limit` conversations after `last_id` in this order, and whether more follow."""
+        column = getattr(ConversationRow, sort_field)
+        scope = [ConversationRow.app_id == app_id] + ([ConversationRow.user == user] if user is not None else [])
+        q = select(ConversationRow).where(*scope)
+        with self._store.transaction() as s:
+            if last_id:
+                last = s.scalar(select(ConversationRow).where(*scope, ConversationRow.id == last_id))
+                if last is None:
+                    raise NotFoundError("Last Conversation Not Exists.")
+                # The id breaks ties, so conversations sharing a timestamp are neither skipped nor repeated.
+                value = getattr(last, sort_field)
+                after = (or_(column < value, and_(column == value, ConversationRow.id < last.id)) if descending
+                         else or_(column > value, and_(column == value, ConversationRow.id > last.id)))
+                q = q.where(after)
+            order = (column.desc(), ConversationRow.id.desc()) if descending else (column, ConversationRow.id)
+            rows = list(s.scalars(q.order_by(*order).limit(limit + 1)))
+            return [_conversation(r) for r in rows[:limit]], len(rows) > limit
+
 
 class MessageRepository:
     def __init__(self, store: Store) -> None:
@@ -208,6 +228,21 @@ class MessageRepository:
         with self._store.transaction() as s:
             return s.scalar(select(func.count()).where(MessageRow.conversation_id == conversation_id)) or 0
 
+    def page(self, conversation_id: str, *, first_id: str | None, limit: int) -> tuple[list[Message], bool]:
+        """Dify's history paging: the newest `limit` messages older than `first_id`, oldest first, and
+        whether older ones remain."""
+        q = select(MessageRow).where(MessageRow.conversation_id == conversation_id)
+        with self._store.transaction() as s:
+            if first_id:
+                first = s.scalar(select(MessageRow).where(MessageRow.conversation_id == conversation_id,
+                                                          MessageRow.id == first_id))
+                if first is None:
+                    raise NotFoundError("First Message Not Exists.")
+                q = q.where(or_(MessageRow.created_at < first.created_at,
+                                and_(MessageRow.created_at == first.created_at, MessageRow.id < first.id)))
+            rows = list(s.scalars(q.order_by(MessageRow.created_at.desc(), MessageRow.id.desc()).limit(limit + 1)))
+            return [_message(r) for r in reversed(rows[:limit])], len(rows) > limit
+
 
 class ModelRepository:
     """User-added model files; bundled models are found afresh from installed packages."""
@@ -262,5 +297,10 @@ class Repositories:
         from studio.store.runs import RunRepository
 
         self.knowledge = KnowledgeRepository(store)
+        from studio.store.access import ApiKeyRepository, FeedbackRepository, UploadRepository
+
+        self.keys = ApiKeyRepository(store)
+        self.uploads = UploadRepository(store)
+        self.feedback = FeedbackRepository(store)
 
         self.runs = RunRepository(store)

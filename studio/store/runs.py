@@ -8,9 +8,10 @@ import queue
 import random
 import threading
 import uuid
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import String, delete, func, or_, select, type_coerce, update
 
 from studio.core.errors import NotFoundError
 from studio.core.workflow import NodeRun, NodeStatus, RunStatus, WorkflowRun
@@ -45,7 +46,7 @@ def _run(row: WorkflowRunRow) -> WorkflowRun:
         id=row.id, app_id=row.app_id, mode=row.mode, status=RunStatus(row.status), inputs=row.inputs or {},
         outputs=row.outputs or {}, error=row.error, elapsed_ms=row.elapsed_ms, total_tokens=row.total_tokens,
         total_steps=row.total_steps, exceptions_count=row.exceptions_count, conversation_id=row.conversation_id,
-        message_id=row.message_id, created_at=row.created_at, finished_at=row.finished_at,
+        message_id=row.message_id, created_at=row.created_at, finished_at=row.finished_at, user=row.user or "",
     )
 
 
@@ -147,12 +148,12 @@ class RunRepository:
                 self._writer = None
 
     def start(self, *, run_id: str, app_id: str, mode: str, inputs: dict[str, Any],
-              conversation_id: str | None = None, message_id: str | None = None) -> None:
+              conversation_id: str | None = None, message_id: str | None = None, user: str = "") -> None:
         with self._store.transaction() as s:
             s.add(WorkflowRunRow(id=run_id, app_id=app_id, mode=mode, status=RunStatus.RUNNING.value,
                                  inputs=_jsonable(inputs), outputs={}, error="", elapsed_ms=0.0, total_tokens=0,
                                  total_steps=0, exceptions_count=0, conversation_id=conversation_id,
-                                 message_id=message_id, created_at=utcnow()))
+                                 message_id=message_id, created_at=utcnow(), user=user or ""))
 
     def record_node(self, run_id: str, ev) -> None:
         """Queue a finished node (a core.workflow.NodeFinished) for the writer thread."""
@@ -211,3 +212,54 @@ class RunRepository:
                 ConversationVariableRow.conversation_id == conversation_id))
             s.add_all([ConversationVariableRow(conversation_id=conversation_id, name=k, value=_jsonable(v),
                                                updated_at=utcnow()) for k, v in values.items()])
+
+    def save_conversation_variable(self, conversation_id: str, name: str, value: Any) -> datetime:
+        """Upsert one variable, leaving the conversation's others as they are; returns its new updated_at."""
+        now = utcnow()
+        with self._store.transaction() as s:
+            row = s.get(ConversationVariableRow, (conversation_id, name))
+            if row is None:
+                s.add(ConversationVariableRow(conversation_id=conversation_id, name=name, value=_jsonable(value),
+                                              updated_at=now))
+            else:
+                row.value, row.updated_at = _jsonable(value), now
+        return now
+
+    def conversation_variable_times(self, conversation_id: str) -> dict[str, datetime]:
+        """When each stored variable of a conversation last changed."""
+        q = select(ConversationVariableRow.name, ConversationVariableRow.updated_at).where(
+            ConversationVariableRow.conversation_id == conversation_id)
+        with self._store.transaction() as s:
+            return {name: when for name, when in s.execute(q)}
+
+    def logs(self, app_id: str, *, keyword: str = "", status: str | None = None,
+             created_before: datetime | None = None, created_after: datetime | None = None,
+             user: str | None = None, offset: int = 0, limit: int = 20) -> tuple[list[WorkflowRun], int]:
+        """One page of an app's runs, newest first, and how many match in all (Dify's workflow logs)."""
+        where = [WorkflowRunRow.app_id == app_id]
+        if status:
+            where.append(WorkflowRunRow.status == status)
+        if created_before is not None:
+            where.append(WorkflowRunRow.created_at <= created_before)
+        if created_after is not None:
+            where.append(WorkflowRunRow.created_at >= created_after)
+        if user is not None:
+            where.append(WorkflowRunRow.user == user)
+        if keyword:
+            where.append(_keyword_filter(keyword))
+        q = select(WorkflowRunRow).where(*where).order_by(WorkflowRunRow.created_at.desc(), WorkflowRunRow.id)
+        with self._store.transaction() as s:
+            total = s.scalar(select(func.count()).select_from(WorkflowRunRow).where(*where)) or 0
+            return [_run(r) for r in s.scalars(q.offset(offset).limit(limit))], total
+
+
+def _keyword_filter(keyword: str):
+    """LIKE over the stored JSON text of inputs and outputs, or the run id itself."""
+    # The JSON column text escapes non-ASCII and quotes, so the escaped spelling is searched as well.
+    spellings = {keyword, json.dumps(keyword)[1:-1]}
+    clauses = [WorkflowRunRow.id == keyword]
+    for text in spellings:
+        pattern = "%" + text.replace("!", "!!").replace("%", "!%").replace("_", "!_") + "%"
+        for column in (WorkflowRunRow.inputs, WorkflowRunRow.outputs):
+            clauses.append(type_coerce(column, String).like(pattern, escape="!"))
+    return or_(*clauses)
