@@ -55,7 +55,12 @@ class ApiServer:
 
     def serve_forever(self) -> None:
         """Serve in this thread until SIGINT/SIGTERM (uvicorn installs its handlers on the main thread)."""
-        self._serve()
+        try:
+            self._server.run(sockets=[self._sock])
+        except KeyboardInterrupt:  # uvicorn re-raises the Ctrl-C it handled once it has shut down cleanly
+            pass
+        finally:
+            self._sock.close()
 
     def stop(self, timeout: float = 10.0) -> None:
         self._server.should_exit = True

@@ -36,12 +36,12 @@ def _serve(services, args) -> int:
     warning = _public_warning(args.host)
     if warning and not args.public:
         raise ValidationError(f"{args.host} is reachable from other machines; add --public to bind it anyway")
-    server = access.build(services, host=args.host, port=args.port, workers=args.workers,
-                          extra_hosts=args.allowed_host, cors_origins=args.cors_origin)
     if warning:
         print(warning, file=sys.stderr)
     if not services.keys.list():
         print("note: no API keys yet; create one with `studio keys create APP`", file=sys.stderr)
+    server = access.build(services, host=args.host, port=args.port, workers=args.workers,
+                          extra_hosts=args.allowed_host, cors_origins=args.cors_origin)
     print(f"Studio API listening on {server.url} (Ctrl-C to stop)", flush=True)
     server.serve_forever()
     return 0
