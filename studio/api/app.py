@@ -32,7 +32,7 @@ def create_app(services, *, host: str = "127.0.0.1", extra_hosts: Iterable[str] 
 
     app = FastAPI(title="Studio service API", version=__version__, lifespan=lifespan,
                   description="Dify-compatible service API and OpenAI-compatible chat completions for Studio apps.",
-                  docs_url=None, redoc_url=None, openapi_url="/v1/openapi.json")
+                  docs_url=None, redoc_url=None, openapi_url=None)
     app.state.services = services
     app.state.pool = pool
     app.state.tasks = TaskRegistry()

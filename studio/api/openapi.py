@@ -32,6 +32,16 @@ SSE = {"text/event-stream": {"schema": {"type": "object", "properties": {
 
 
 def install(app: FastAPI) -> None:
+    """Serve the schema at /v1/openapi.json to any valid key (like every other endpoint)."""
+    from fastapi import Depends
+    from fastapi.responses import JSONResponse
+
+    from studio.api.auth import authenticate
+
+    @app.get("/v1/openapi.json", include_in_schema=False, dependencies=[Depends(authenticate)])
+    async def openapi_json() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
     def schema() -> dict[str, Any]:
         if app.openapi_schema is None:
             doc = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)

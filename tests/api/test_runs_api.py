@@ -282,3 +282,10 @@ def test_parameters_and_info(services, client, chat_app, chat_key):
     flow = services.dsl.import_text(code_workflow("param-flow", ECHO)).app
     form = client.get("/parameters", headers=auth(_key(services, flow))).json()["user_input_form"]
     assert form == [{"text-input": {"variable": "text", "label": "text", "required": False, "max_length": 256}}]
+
+
+def test_the_schema_needs_a_key_too(client, chat_key):
+    assert client.get("/openapi.json").status_code == 401
+    doc = client.get("/openapi.json", headers=auth(chat_key)).json()
+    assert "/v1/chat-messages" in doc["paths"] and "ErrorEnvelope" in doc["components"]["schemas"]
+    assert all("422" not in op["responses"] for item in doc["paths"].values() for op in item.values())
