@@ -173,7 +173,7 @@ async def feedback(caller: Caller, request: Request, message_id: str, body: Feed
 
 
 @router.get("/app/feedbacks", summary="Every rating given to this app's messages")
-async def app_feedbacks(caller: Caller, request: Request, page: int = Query(1, ge=1),
+async def app_feedbacks(caller: Caller, request: Request, page: int = Query(1, ge=1, le=99999),
                         limit: int = Query(20, ge=1, le=101)):
     convs = request.app.state.services.conversations
     return {"data": _plain(await run_in_threadpool(convs.app_feedbacks, caller.app.id, page, limit))}
