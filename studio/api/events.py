@@ -13,6 +13,7 @@ from studio.core.events import MessageFinished, MessageStarted, TextChunk
 from studio.core.workflow import (
     ContainerNext, NodeFinished, NodeRetry, NodeStarted, WorkflowFinished, WorkflowStarted, WorkflowText,
 )
+from studio.services.citations import resources_from_node_items
 
 CONTAINERS = ("iteration", "loop")
 
@@ -100,6 +101,7 @@ class WorkflowFrames:
         self._started_at: dict[tuple[str, int], int] = {}
         self._kinds: dict[str, str] = {}  # container node id → iteration | loop
         self._predecessor: dict[tuple[str, int], str | None] = {}
+        self.resources: list[dict[str, Any]] = []  # citations from knowledge-retrieval nodes, for message_end
         self.started_at = now()
 
     def __call__(self, events: Iterator[Any]) -> Iterator[dict[str, Any]]:
@@ -167,6 +169,8 @@ class WorkflowFrames:
 
     def _node_finished(self, ev: NodeFinished) -> dict[str, Any]:
         key = (ev.node_id, ev.index)
+        if ev.node_type == "knowledge-retrieval" and self.ctx.conversation:
+            self.resources += resources_from_node_items(ev.outputs.get("result") or [], len(self.resources) + 1)
         meta = {**ev.metadata, "total_tokens": ev.tokens}
         common = {"outputs": ev.outputs, "inputs": ev.inputs, "status": ev.status.value, "error": ev.error or None,
                   "elapsed_time": round(ev.elapsed_s, 6), "execution_metadata": meta,
@@ -190,7 +194,7 @@ class WorkflowFrames:
         ok = ev.status.value in ("succeeded", "partial-succeeded", "stopped")
         if ctx.conversation and ok:
             yield ctx.chat("message_end", metadata={"usage": usage(0, ev.total_tokens, ev.elapsed_s),
-                                                    "retriever_resources": []}, files=[])
+                                                    "retriever_resources": self.resources}, files=[])
         yield ctx.workflow("workflow_finished", data)
         if ctx.conversation and not ok:
             yield ctx.error({"status": 400, "code": "completion_request_error",

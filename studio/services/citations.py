@@ -128,3 +128,24 @@ class KnowledgePortAdapter:
         records = self._knowledge.search(ids, request.query, settings=settings, metadata_conditions=conditions,
                                          cancel=cancel)
         return node_items(records)
+
+
+def resources_from_node_items(items: Sequence[dict[str, Any]], start: int = 1) -> list[dict[str, Any]]:
+    """A knowledge-retrieval node's `result` items as `retriever_resources` citations (a chatflow's message)."""
+    out = []
+    for position, item in enumerate((i for i in items if isinstance(i, dict)), start=start):
+        meta = item.get("metadata") or {}
+        if meta.get("_source") != "knowledge":
+            continue
+        out.append({
+            "position": position, "dataset_id": meta.get("dataset_id"), "dataset_name": meta.get("dataset_name"),
+            "document_id": meta.get("document_id"), "document_name": meta.get("document_name"),
+            "data_source_type": meta.get("data_source_type", "upload_file"), "segment_id": meta.get("segment_id"),
+            "retriever_from": "workflow", "score": meta.get("score"), "hit_count": meta.get("segment_hit_count"),
+            "word_count": meta.get("segment_word_count"), "segment_position": meta.get("segment_position"),
+            "index_node_hash": meta.get("segment_index_node_hash"), "content": item.get("content", ""),
+            "page": meta.get("page"), "doc_metadata": meta.get("doc_metadata") or {},
+            "title": item.get("title", ""), "files": [], "summary": None,
+            "child_chunks": meta.get("child_chunks") or [],
+        })
+    return out

@@ -16,6 +16,7 @@ from studio.core.errors import ValidationError
 from studio.core.workflow import (
     NodeFinished, NodeRun, RunStatus, WorkflowEvent, WorkflowFinished, WorkflowRun, WorkflowText,
 )
+from studio.services.citations import resources_from_node_items
 
 log = logging.getLogger(__name__)
 GRAPH_MODES = (AppMode.WORKFLOW, AppMode.ADVANCED_CHAT)
@@ -128,40 +129,56 @@ class WorkflowService:
         return self._record(events, run_id, conv, msg, cancel)
 
     def _record(self, events, run_id, conv, msg, cancel) -> Iterator[WorkflowEvent]:
-        answer: list[str] = []
-        finished = None
-        started = time.perf_counter()
+        seen = _Seen(run_id)
         try:
             for ev in events:
-                if isinstance(ev, NodeFinished):
-                    self._runs.record_node(run_id, ev)
-                elif isinstance(ev, WorkflowText):
-                    answer.append(ev.text)
-                elif isinstance(ev, WorkflowFinished):
-                    finished = ev
-                    self._finish(ev, conv, msg, answer, started)
+                self._note(ev, seen, conv, msg)
                 yield ev
         finally:
-            if finished is None:  # our consumer left mid-run, or an interrupt tore the stream down
+            if seen.finished is None:  # our consumer left mid-run, or an interrupt tore the stream down
                 cancel.cancel("the client went away")
                 for ev in events:  # a live stream ends quickly once cancelled, and records its own end
-                    if isinstance(ev, NodeFinished):
-                        self._runs.record_node(run_id, ev)
-                    elif isinstance(ev, WorkflowFinished):
-                        finished = ev
-                        self._finish(ev, conv, msg, answer, started)
-                if finished is None:  # the stream itself died: record the end here, keeping the text so far
-                    self._finish(WorkflowFinished(run_id, RunStatus.STOPPED, {"answer": "".join(answer)} if msg else {},
-                                                  "stopped", time.perf_counter() - started), conv, msg, answer, started)
+                    self._note(ev, seen, conv, msg)
+                if seen.finished is None:  # the stream itself died: record the end here, keeping the text so far
+                    self._finish(WorkflowFinished(run_id, RunStatus.STOPPED, {"answer": seen.answer} if msg else {},
+                                                  "stopped", time.perf_counter() - seen.started), conv, msg, seen)
 
-    def _finish(self, ev: WorkflowFinished, conv, msg, answer: list[str], started: float) -> None:
+    def _note(self, ev, seen: _Seen, conv, msg) -> None:
+        if isinstance(ev, NodeFinished):
+            self._runs.record_node(seen.run_id, ev)
+            if ev.node_type == "knowledge-retrieval" and msg is not None:
+                items = ev.outputs.get("result") or []
+                seen.resources += resources_from_node_items(items, start=len(seen.resources) + 1)
+        elif isinstance(ev, WorkflowText):
+            seen.parts.append(ev.text)
+        elif isinstance(ev, WorkflowFinished):
+            seen.finished = ev
+            self._finish(ev, conv, msg, seen)
+
+    def _finish(self, ev: WorkflowFinished, conv, msg, seen: _Seen) -> None:
         self._runs.finish(ev.run_id, ev)
         if conv is not None and ev.conversation_variables is not None:
             self._runs.save_conversation_variables(conv.id, ev.conversation_variables)
         if msg is not None:
             status = {RunStatus.STOPPED: MessageStatus.STOPPED, RunStatus.FAILED: MessageStatus.ERROR}.get(
                 ev.status, MessageStatus.NORMAL)
-            self._messages.finish(msg.id, answer="".join(answer), status=status, error=ev.error,
-                                  answer_tokens=ev.total_tokens, latency_ms=(time.perf_counter() - started) * 1000)
+            self._messages.finish(msg.id, answer=seen.answer, status=status, error=ev.error,
+                                  answer_tokens=ev.total_tokens, retriever_resources=seen.resources,
+                                  latency_ms=(time.perf_counter() - seen.started) * 1000)
+
+
+class _Seen:
+    """What a run's recorder keeps while the events pass: the answer text, citations and the final event."""
+
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
+        self.parts: list[str] = []
+        self.resources: list[dict[str, Any]] = []
+        self.finished: WorkflowFinished | None = None
+        self.started = time.perf_counter()
+
+    @property
+    def answer(self) -> str:
+        return "".join(self.parts)
 
 

@@ -289,3 +289,22 @@ def test_the_schema_needs_a_key_too(client, chat_key):
     doc = client.get("/openapi.json", headers=auth(chat_key)).json()
     assert "/v1/chat-messages" in doc["paths"] and "ErrorEnvelope" in doc["components"]["schemas"]
     assert all("422" not in op["responses"] for item in doc["paths"].values() for op in item.values())
+
+
+def test_chatflow_message_end_carries_knowledge_citations(services, client, tmp_path):
+    from tests.knowledge.test_apps import CHATFLOW
+
+    (tmp_path / "zoo.md").write_text("# Zoo\n\nThe penguin enclosure opens at nine in the morning.\n")
+    dataset = services.knowledge.create("zoo", chunk_size=100, overlap=0)
+    services.knowledge.add("zoo", [tmp_path])
+    assert not services.knowledge.ingest("zoo").failed
+    app = services.dsl.import_text(CHATFLOW.replace("DATASET", dataset.id)).app
+    key = _key(services, app)
+    events = _stream(client, "/chat-messages", key, {"inputs": {}, "query": "When do penguins open?", "user": "u",
+                                                     "response_mode": "streaming"})
+    end = next(e for e in events if e["event"] == "message_end")
+    [cite] = end["metadata"]["retriever_resources"]
+    assert cite["dataset_id"] == dataset.id and "penguin" in cite["content"]
+    page = client.get("/messages", headers=auth(key), params={"conversation_id": end["conversation_id"],
+                                                             "user": "u"}).json()
+    assert page["data"][0]["retriever_resources"][0]["segment_id"] == cite["segment_id"]

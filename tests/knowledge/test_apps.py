@@ -106,3 +106,40 @@ def test_a_cloud_reranker_named_by_an_imported_app_falls_back_to_fusion(services
     run = services.workflows.get_run(next(e for e in events if isinstance(e, WorkflowFinished)).run_id)
     assert run.status.value == "succeeded", run.error
     assert "reptile" in run.outputs["result"][0]["content"]
+
+
+CHATFLOW = """
+kind: app
+version: 0.5.0
+app: {name: kb-chat, mode: advanced-chat}
+workflow:
+  graph:
+    nodes:
+    - id: start
+      data: {type: start, title: Start, variables: []}
+    - id: kr
+      data:
+        type: knowledge-retrieval
+        title: Knowledge
+        query_variable_selector: [sys, query]
+        dataset_ids: [DATASET]
+        retrieval_mode: multiple
+        multiple_retrieval_config: {top_k: 1, reranking_enable: false}
+    - id: answer
+      data: {type: answer, title: Answer, answer: "{{#kr.result#}}"}
+    edges:
+    - {id: e1, source: start, target: kr, sourceHandle: source, targetHandle: target}
+    - {id: e2, source: kr, target: answer, sourceHandle: source, targetHandle: target}
+"""
+
+
+def test_a_chatflow_message_keeps_its_citations(services, zoo):
+    app = services.dsl.import_text(CHATFLOW.replace("DATASET", zoo.id)).app
+    events = list(services.workflows.run(app.id, query="When does the penguin enclosure open?"))
+    done = next(e for e in events if isinstance(e, WorkflowFinished))
+    run = services.workflows.get_run(done.run_id)
+    assert run.status.value == "succeeded", run.error
+    [msg] = services.conversations.messages(run.conversation_id)
+    [cite] = msg.retriever_resources
+    assert cite["position"] == 1 and cite["dataset_id"] == zoo.id and "penguin" in cite["content"]
+    assert cite["document_name"] == "zoo.md" and cite["retriever_from"] == "workflow"
