@@ -31,11 +31,14 @@ test: lint
 bench: install
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest tests/bench -p no:cacheprovider -o addopts="" -s -q
 
-# Needs Debian's xvfb (apt-get install xvfb); writes resources/screenshots/*.png.
+# Needs Debian's xvfb and the libraries Qt's xcb plugin loads (apt-get install xvfb libxcb-cursor0 libxcb-icccm4
+# libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1
+# libxkbcommon-x11-0); writes resources/screenshots/*.png.
 screenshot: install
 	xvfb-run -a -s "-screen 0 1400x900x24" $(PY) resources/screenshots/take_screenshots.py
 	xvfb-run -a -s "-screen 0 1400x900x24" $(PY) resources/screenshots/take_workflow_screenshots.py
 	xvfb-run -a -s "-screen 0 1400x900x24" $(PY) resources/screenshots/take_knowledge_screenshots.py
+	xvfb-run -a -s "-screen 0 1400x900x24" $(PY) resources/screenshots/take_api_screenshots.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

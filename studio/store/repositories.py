@@ -6,6 +6,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from studio.core.entities import App, AppMode, Conversation, Message, MessageStatus
@@ -278,12 +279,10 @@ class SettingRepository:
             return default if row is None else row.value
 
     def set(self, key: str, value: Any) -> None:
+        # One statement, so two threads saving the same new key at once cannot both try to insert it.
+        stmt = sqlite_insert(SettingRow).values(key=key, value=value)
         with self._store.transaction() as s:
-            row = s.get(SettingRow, key)
-            if row is None:
-                s.add(SettingRow(key=key, value=value))
-            else:
-                row.value = value
+            s.execute(stmt.on_conflict_do_update(index_elements=[SettingRow.key], set_={"value": stmt.excluded.value}))
 
 
 class Repositories:

@@ -1,4 +1,5 @@
-"""The main window: left navigation between Studio, Knowledge, Models, Logs and Settings, shortcuts, and remembered state."""
+"""The main window: left navigation between Studio, Knowledge, Models, Logs, Settings and API Access, shortcuts, and
+remembered state."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from PySide6.QtWidgets import (
 )
 
 import studio
+from studio.ui.api_access.page import ApiPage
 from studio.ui.bridge import Bridge
 from studio.ui.icons import icon
 from studio.ui.knowledge.page import KnowledgePage
@@ -23,7 +25,7 @@ from studio.ui.window_state import ui_settings
 
 log = logging.getLogger(__name__)
 PAGES = (("studio", "Studio"), ("knowledge", "Knowledge"), ("models", "Models"), ("logs", "Logs"),
-         ("settings", "Settings"))
+         ("settings", "Settings"), ("api", "API Access"))
 
 
 class MainWindow(QMainWindow):
@@ -40,8 +42,9 @@ class MainWindow(QMainWindow):
         self.models_page = ModelsPage(services, self.bridge)
         self.logs_page = LogsPage(services, self.bridge)
         self.settings_page = SettingsPage(services, self.bridge)
+        self.api_page = ApiPage(services, self.bridge)
         self.pages = {"studio": self.studio_page, "knowledge": self.knowledge_page, "models": self.models_page,
-                      "logs": self.logs_page, "settings": self.settings_page}
+                      "logs": self.logs_page, "settings": self.settings_page, "api": self.api_page}
         self.stack = QStackedWidget()
         for page in self.pages.values():
             self.stack.addWidget(page)
@@ -57,6 +60,7 @@ class MainWindow(QMainWindow):
         self.settings_page.preference_saved.connect(self._preference_saved)
         self._add_shortcuts()
         self._restore_state()
+        self.api_page.autostart()  # with the api_autostart preference; a failure shows on the page's status line
         self.bridge.call(lambda: services.settings.get("stream_batch_ms"), self.bridge.set_flush_interval,
                          lambda _m: None)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from functools import lru_cache
 from pathlib import Path
 
 from PySide6.QtCore import QRectF, Qt, QTemporaryDir
@@ -88,7 +87,6 @@ def button(text: str, *, primary: bool = False, danger: bool = False, tip: str =
     return widget
 
 
-@lru_cache(maxsize=1)
 def row_table(columns: list[str], stretch: int = -1) -> QTableWidget:
     """A read-only table of rows picked one at a time; columns fit their contents and `stretch` takes the rest."""
     table = QTableWidget(0, len(columns))

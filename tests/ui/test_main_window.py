@@ -27,7 +27,7 @@ def test_cold_start_is_fast_and_loads_no_model(qtbot, services, make_app):
     assert [a.name for a in window.studio_page.grid.apps()] == ["Existing"]
     assert not [t for t in threading.enumerate() if t.name.startswith("model-")], "a model was loaded at start-up"
     assert [window.nav.item(i).text() for i in range(window.nav.count())] == ["Studio", "Knowledge", "Models", "Logs",
-                                                                           "Settings"]
+                                                                           "Settings", "API Access"]
     window.close()
 
 

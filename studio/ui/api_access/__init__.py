@@ -1,0 +1,1 @@
+"""The API Access page and its parts: the local server, API keys and request examples."""
