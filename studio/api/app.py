@@ -10,13 +10,16 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from studio import __version__
-from studio.api import errors, info, openapi, runs
+from studio.api import (
+    conversations, datasets, errors, files, info, openai_compat, openapi, runs, workflow_logs,
+)
 from studio.api.security import MAX_BODY_BYTES, GuardMiddleware, allowed_hosts
 from studio.api.streams import PING_SECONDS
 from studio.api.tasks import TaskRegistry
 
 DEFAULT_WORKERS = 16
-ROUTERS = (runs.router, info.router)
+ROUTERS = (runs.router, info.router, conversations.router, files.router, workflow_logs.router, openai_compat.router,
+           datasets.router)
 
 
 def create_app(services, *, host: str = "127.0.0.1", extra_hosts: Iterable[str] = (),
@@ -41,7 +44,6 @@ def create_app(services, *, host: str = "127.0.0.1", extra_hosts: Iterable[str] 
     openapi.install(app)
     for router in ROUTERS:
         app.include_router(router, prefix="/v1")
-    _optional_routers(app)
     origins = [o for o in cors_origins if o]
     if origins:  # off unless configured: a web page must not read answers from a local API by default
         app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["*"],
@@ -49,16 +51,3 @@ def create_app(services, *, host: str = "127.0.0.1", extra_hosts: Iterable[str] 
     app.add_middleware(GuardMiddleware, hosts=allowed_hosts(host, extra_hosts), max_body=max_body)
     return app
 
-
-def _optional_routers(app: FastAPI) -> None:
-    """Routers written as separate modules (conversations, files, OpenAI, datasets) join when present."""
-    import importlib
-
-    for name in ("conversations", "files", "workflow_logs", "openai_compat", "datasets"):
-        try:
-            module = importlib.import_module(f"studio.api.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"studio.api.{name}":
-                raise
-            continue
-        app.include_router(module.router, prefix="/v1")

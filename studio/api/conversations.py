@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from studio.api.auth import AppCaller, app_caller
 from studio.api.errors import ApiError
-from studio.api.events import message_usage
+from studio.api.events import message_usage, unix
 from studio.core.entities import AppMode, Conversation, Message
 
 router = APIRouter(tags=["conversations"])
@@ -50,7 +50,7 @@ def _chat_only(caller: AppCaller) -> None:
 
 
 def _ts(value) -> int:
-    return int(value.timestamp()) if value is not None else 0
+    return unix(value) or 0
 
 
 def _plain(value: Any) -> Any:

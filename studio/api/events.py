@@ -6,6 +6,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 
 from studio.core.entities import Message, MessageStatus
@@ -20,6 +21,13 @@ CONTAINERS = ("iteration", "loop")
 
 def now() -> int:
     return int(time.time())
+
+
+def unix(value: datetime | None) -> int | None:
+    """Stored times are naive UTC; Dify's API gives unix seconds."""
+    if value is None:
+        return None
+    return int((value if value.tzinfo else value.replace(tzinfo=timezone.utc)).timestamp())
 
 
 def usage(prompt_tokens: int, completion_tokens: int, latency_s: float, first_token_s: float = 0.0) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from studio.api.auth import AppCaller, app_caller
 from studio.api.errors import ApiError
+from studio.api.events import unix
 from studio.core.entities import UploadedFile
 
 router = APIRouter(tags=["files"])
@@ -19,7 +20,7 @@ DEFAULT_USER = "DEFAULT-USER"
 
 def file_json(f: UploadedFile) -> dict:
     return {"id": f.id, "name": f.name, "size": f.size, "extension": f.extension, "mime_type": f.mime_type,
-            "created_by": f.user, "created_at": int(f.created_at.timestamp()), "preview_url": None,
+            "created_by": f.user, "created_at": unix(f.created_at), "preview_url": None,
             "source_url": None, "original_url": None, "user_id": f.user, "tenant_id": None, "conversation_id": None,
             "file_key": None}
 

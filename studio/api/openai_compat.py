@@ -29,7 +29,6 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import timezone
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request
@@ -41,6 +40,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from studio.api.auth import AppCaller, app_caller
 from studio.api.errors import ApiError, from_studio_error
+from studio.api.events import unix
 from studio.api.openai_runs import Call, Outcome, Piece, start, unsupported
 from studio.api.streams import relay
 from studio.core.cancel import CancelToken
@@ -172,8 +172,7 @@ def to_call(body: ChatCompletionRequest) -> Call:
 
 # -- responses ----------------------------------------------------------------------------------------
 def model_card(app: App) -> dict[str, Any]:
-    created = app.created_at if app.created_at.tzinfo else app.created_at.replace(tzinfo=timezone.utc)
-    return {"id": app.id, "object": "model", "created": int(created.timestamp()), "owned_by": "studio",
+    return {"id": app.id, "object": "model", "created": unix(app.created_at), "owned_by": "studio",
             "name": app.name, "mode": app.mode.value, "description": app.description}
 
 

@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from studio.api.auth import AppCaller, app_caller
 from studio.api.errors import ApiError
+from studio.api.events import unix
 from studio.core.entities import AppMode
 from studio.core.workflow import WorkflowRun
 
@@ -18,7 +19,7 @@ Caller = Annotated[AppCaller, Depends(app_caller)]
 
 
 def _ts(value: datetime | None) -> int | None:
-    return int(value.timestamp()) if value is not None else None
+    return unix(value)
 
 
 def run_json(run: WorkflowRun) -> dict:

@@ -19,6 +19,7 @@ from studio.core.errors import ConflictError, NotFoundError, ValidationError
 from studio.core.knowledge import (Dataset, DocumentStatus, EmbeddingChoice, KbDocument,
                                    ProcessRule, RetrievalSettings, Segment, Segmentation)
 from studio.knowledge import metadata as metadata_filter
+from studio.services.kb_edits import KnowledgeEdits
 from studio.services.kb_intake import AddPlan, IngestLock, check_embedding, doc_fields, expand, file_hash
 from studio.services.ingestion import IngestProgress, IngestReport, Ingestion, indexed_text
 from studio.services.retrieval import Record, Retriever
@@ -27,7 +28,7 @@ log = logging.getLogger(__name__)
 MAX_NAME = 40  # Dify's dataset name limit
 
 
-class KnowledgeService:
+class KnowledgeService(KnowledgeEdits):
     def __init__(self, repos, lancedb_dir: Path, embedders, tasks) -> None:
         self._repo = repos.knowledge
         self._root = Path(lancedb_dir)

@@ -335,6 +335,21 @@ class KnowledgeRepository:
                 setattr(row, key, value)
         return self.get_segment(segment_id)
 
+    def add_segments(self, dataset_id: str, document_id: str, rows: Sequence[dict[str, Any]]) -> list[Segment]:
+        """Chunks written by hand (each dict: id, content, word_count, index_node_hash), after the document's
+        last chunk. They come from no place in the document's text, so their start and end are 0."""
+        with self._store.transaction() as s:
+            last = s.scalar(select(func.max(SegmentRow.position)).where(SegmentRow.document_id == document_id)) or 0
+            s.execute(insert(SegmentRow), [{"dataset_id": dataset_id, "document_id": document_id, "position": n,
+                                            "start": 0, "end": 0, "enabled": True, "indexed": False,
+                                            "hit_count": 0, **row} for n, row in enumerate(rows, start=last + 1)])
+        return [self.get_segment(row["id"]) for row in rows]
+
+    def delete_segment(self, segment_id: str) -> None:
+        """A chunk and its child chunks (by the foreign key's cascade)."""
+        with self._store.transaction() as s:
+            s.execute(delete(SegmentRow).where(SegmentRow.id == segment_id))
+
     def get_child_chunk(self, child_id: str) -> ChildChunk:
         with self._store.transaction() as s:
             row = s.get(ChildChunkRow, child_id)

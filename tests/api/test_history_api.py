@@ -163,3 +163,18 @@ def test_workflow_logs_filter_and_page(services, client):
     assert client.get(f"/workflows/run/{run_id}", headers=h).status_code == 404  # another app's run
     run = client.get(f"/workflows/run/{run_id}", headers=auth(other_key)).json()
     assert run["status"] == "failed" and "on purpose" in run["error"]
+
+
+def test_timestamps_are_unix_seconds_in_any_time_zone(client, chat_key, monkeypatch):
+    import time
+
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        out = _chat(client, chat_key, "what time is it", "tz")
+        convs = client.get("/conversations", headers=auth(chat_key), params={"user": "tz"}).json()["data"]
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+    assert abs(convs[0]["created_at"] - time.time()) < 120
+    assert abs(out["created_at"] - time.time()) < 120

@@ -1,0 +1,137 @@
+"""Knowledge-base edits that Dify's knowledge API makes one at a time: a document stored from a client's text or
+file and queued (with the process rule it asks for), chunks written or deleted by hand, and keeping background
+ingestion going when documents wait."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+from typing import BinaryIO
+
+from studio.core.errors import FileTooLargeError, UnsupportedFileTypeError, ValidationError
+from studio.core.knowledge import (PENDING_STATUSES, SUPPORTED_EXTENSIONS, DocumentStatus, KbDocument, ProcessRule,
+                                   Segment)
+from studio.knowledge.loaders import is_supported
+from studio.services.files import CHUNK_BYTES, MAX_FILE_BYTES, clean_name
+from studio.services.ingestion import indexed_text
+
+BUSY = (DocumentStatus.WAITING, DocumentStatus.PARSING, DocumentStatus.INDEXING)
+
+
+def _store(source: BinaryIO, path: Path, limit: int) -> tuple[str, int]:
+    """Copy `source` to `path` atomically within `limit` bytes; returns its sha256 and size."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".part-")
+    digest, size = hashlib.sha256(), 0
+    try:
+        with os.fdopen(fd, "wb") as out:
+            while chunk := source.read(CHUNK_BYTES):
+                size += len(chunk)
+                if size > limit:
+                    raise FileTooLargeError(f"{path.name} is larger than the {limit // (1024 * 1024)} MB limit")
+                digest.update(chunk)
+                out.write(chunk)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+    return digest.hexdigest(), size
+
+
+class KnowledgeEdits:
+    """Mixed into KnowledgeService (it supplies _repo, _root, _index, _embedders, get, start_ingestion...)."""
+
+    def _sources(self, dataset_id: str) -> Path:
+        """Where documents sent as text or bytes are kept (the files a user adds stay where they are)."""
+        return self._root.parent / "files" / "knowledge" / dataset_id
+
+    def add_document(self, ref: str, name: str, source: BinaryIO, filename: str) -> KbDocument:
+        """Store `source` as `filename`, queue it as a new document called `name` and index it in the background.
+        Unlike add(), the same content may come twice (Dify makes a new document for each upload)."""
+        dataset = self.get(ref, counts=False)
+        filename = clean_name(filename)
+        if not is_supported(filename) or filename.startswith("."):
+            raise UnsupportedFileTypeError(f"Studio cannot read {Path(filename).suffix or 'files without an extension'}"
+                                           f"; it reads {', '.join(SUPPORTED_EXTENSIONS)}")
+        doc_id = str(uuid.uuid4())
+        path = self._sources(dataset.id) / doc_id / filename
+        try:
+            digest, size = _store(source, path, MAX_FILE_BYTES)
+        except BaseException:
+            shutil.rmtree(path.parent, ignore_errors=True)
+            raise
+        doc = self._repo.add_documents(dataset.id, [{"id": doc_id, "name": name, "source_path": str(path),
+                                                     "content_hash": digest, "size_bytes": size}])[0]
+        self.keep_ingesting(dataset.id)
+        return doc
+
+    def drop_stored(self, dataset_id: str, document_id: str | None = None) -> None:
+        """Remove what add_document stored for a deleted document (or a whole deleted knowledge base)."""
+        folder = self._sources(dataset_id)
+        shutil.rmtree(folder / document_id if document_id else folder, ignore_errors=True)
+
+    def set_process_rule(self, ref: str, rule: ProcessRule) -> None:
+        """How the knowledge base chunks its documents; only while it has none (its chunks follow one rule)."""
+        dataset = self.get(ref)
+        if dataset.process_rule == rule:
+            return
+        if dataset.document_count:
+            raise ValidationError(f"{dataset.name} already chunks its documents with its own rule; Studio keeps one "
+                                  "chunking rule per knowledge base. Leave process_rule out, or use mode automatic")
+        self._repo.update_dataset(dataset.id, process_rule=rule.model_dump())
+
+    def keep_ingesting(self, ref: str) -> bool:
+        """Start a background run when documents wait and no run (here or in another process) is on it: a run
+        that was finishing as a document arrived, or one a crash stopped. True when a run is going."""
+        dataset = self.get(ref, counts=False)
+        if self.is_ingesting(dataset.id):
+            return True
+        if not any(d.status in BUSY for d in self._repo.pending_documents(dataset.id)):
+            return False
+        if not self._lock_of(dataset).held():
+            self.start_ingestion(dataset.id)
+        return True
+
+    def document(self, document_id: str) -> KbDocument:
+        return self._repo.get_document(document_id)
+
+    def segment(self, segment_id: str) -> Segment:
+        return self._repo.get_segment(segment_id)
+
+    def _check_editable(self, doc: KbDocument) -> None:
+        if doc.status in PENDING_STATUSES or doc.status == DocumentStatus.ERROR:
+            raise ValidationError(f"{doc.name} is not indexed yet (it is {doc.status.value}); edit its chunks once "
+                                  "indexing has completed")
+
+    def add_segments(self, document_id: str, contents: Sequence[str]) -> list[Segment]:
+        """Chunks written by hand: embedded (with the document's title, as ingestion does) and searchable at once."""
+        from studio.knowledge.index import IndexRow  # lancedb is slow to import
+
+        doc = self._repo.get_document(document_id)
+        self._check_editable(doc)
+        texts = [(c or "").strip() for c in contents]
+        if not texts or not all(texts):
+            raise ValidationError("Each chunk needs some content")
+        dataset = self._repo.get_dataset(doc.dataset_id, counts=False)
+        vectors = self._embedders.embedder(dataset.embedding).embed([indexed_text(doc.title, t) for t in texts])
+        index = self._index(dataset, int(vectors.shape[1]))
+        rows = [{"id": str(uuid.uuid4()), "content": t, "word_count": len(t),
+                 "index_node_hash": hashlib.sha256(t.encode()).hexdigest()} for t in texts]
+        segments = self._repo.add_segments(dataset.id, doc.id, rows)
+        index.add([IndexRow(segment_id=s.id, document_id=doc.id, content=s.content, vector=v)
+                   for s, v in zip(segments, vectors)])
+        self._repo.mark_indexed([s.id for s in segments])
+        return segments
+
+    def delete_segment(self, segment_id: str) -> None:
+        seg = self._repo.get_segment(segment_id)
+        self._check_editable(self._repo.get_document(seg.document_id))
+        index = self._index(self._repo.get_dataset(seg.dataset_id, counts=False), 0)
+        if index is not None:
+            index.delete_segments(self._repo.unit_ids_of_segments([seg.id]))
+        self._repo.delete_segment(seg.id)
