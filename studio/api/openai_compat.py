@@ -14,6 +14,10 @@ Keys are per app, as in Dify, so a key's model list is its own app, when that ap
   the text the workflow streams, else its outputs (the single text output, or all outputs as JSON).
 Agent apps and other workflows are not listed, and calling them is a 400.
 
+With the `api_local_models` setting on (API Access → "Also list local models"), the list also holds each local
+chat model as `local/<model id>`, callable with any app key: the messages go to the model as they are, with no
+app prompt, and nothing is stored in the logs (there is no app to log them under).
+
 Every call is stored like a chat from the GUI, so it shows in the app's logs: in the conversation whose stored
 answers are exactly the client's history (a client resending its history continues one conversation), else in a
 new one. `user` names the end user as in Dify ("openai" when absent). An `inputs` object in the body (the SDK's
@@ -41,10 +45,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from studio.api.auth import AppCaller, app_caller
 from studio.api.errors import ApiError, from_studio_error
 from studio.api.events import unix
-from studio.api.openai_runs import Call, Outcome, Piece, start, unsupported
+from studio.api.openai_runs import Call, Outcome, Piece, start, start_local, unsupported
 from studio.api.streams import relay
 from studio.core.cancel import CancelToken
-from studio.core.entities import App, ChatTurn
+from studio.core.entities import App, ChatTurn, ModelInfo, ModelKind
 from studio.core.errors import StudioError
 
 log = logging.getLogger(__name__)
@@ -234,14 +238,40 @@ class Reply:
 
 # -- endpoints ----------------------------------------------------------------------------------------
 @router.get("/models", summary="The apps this key can call as models (OpenAI format)")
-async def list_models(caller: Caller) -> dict[str, Any]:
+async def list_models(request: Request, caller: Caller) -> dict[str, Any]:
     cards = [] if unsupported(caller.app) else [model_card(caller.app)]
-    return {"object": "list", "data": cards}
+    return {"object": "list", "data": cards + await asyncio.to_thread(_local_cards, request.app.state.services)}
 
 
-@router.get("/models/{model}", summary="One model (an app) by its id or name")
-async def get_model(model: str, caller: Caller) -> dict[str, Any]:
+@router.get("/models/{model:path}", summary="One model (an app, or an enabled local model) by its id or name")
+async def get_model(request: Request, model: str, caller: Caller) -> dict[str, Any]:
+    if model.startswith(LOCAL):
+        return _local_card(await asyncio.to_thread(_local_model, request.app.state.services, model))
     return model_card(_model_app(caller, model))
+
+
+LOCAL = "local/"
+
+
+def _local_cards(services) -> list[dict[str, Any]]:
+    if not services.settings.get("api_local_models"):
+        return []
+    return [_local_card(m) for m in services.models.list() if m.kind == ModelKind.CHAT and not m.error]
+
+
+def _local_card(model: ModelInfo) -> dict[str, Any]:
+    return {"id": f"{LOCAL}{model.id}", "object": "model", "created": 0, "owned_by": "local", "name": model.name,
+            "mode": "model", "description": f"{model.architecture} {model.quantization}".strip()}
+
+
+def _local_model(services, model: str) -> ModelInfo:
+    """An enabled local chat model by `local/<id>`; anything else does not exist for this key."""
+    if services.settings.get("api_local_models"):
+        for info in services.models.list():
+            if f"{LOCAL}{info.id}" == model and info.kind == ModelKind.CHAT:
+                return info
+    raise OpenAIError(404, f"The model {model!r} does not exist or this key cannot use it", param="model",
+                      code="model_not_found")
 
 
 def _model_app(caller: AppCaller, model: str) -> App:
@@ -257,12 +287,16 @@ def _model_app(caller: AppCaller, model: str) -> App:
 
 @router.post("/chat/completions", summary="Chat with an app as if it were a model (OpenAI format)")
 async def chat_completions(request: Request, body: ChatCompletionRequest, caller: Caller):
-    app = _model_app(caller, body.model)
-    call = to_call(body)
     services, pool = request.app.state.services, request.app.state.pool
     loop = asyncio.get_running_loop()
+    call = to_call(body)
     cancel = CancelToken()
-    pieces = await loop.run_in_executor(pool, lambda: start(services, app, call, cancel))
+    if body.model.startswith(LOCAL):
+        model = await loop.run_in_executor(pool, lambda: _local_model(services, body.model))
+        pieces = await loop.run_in_executor(pool, lambda: start_local(services, model.id, call, cancel))
+    else:
+        app = _model_app(caller, body.model)
+        pieces = await loop.run_in_executor(pool, lambda: start(services, app, call, cancel))
     reply = Reply(body.model)
     if body.stream:
         usage = bool(body.stream_options and body.stream_options.include_usage)

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from studio.core.entities import App, AppMode, ChatTurn, MessageStatus, with_article
+from studio.core.entities import App, AppMode, ChatTurn, GenerationParams, MessageStatus, with_article
 from studio.core.errors import StudioError, ValidationError
 from studio.core.events import MessageFinished, TextChunk
 from studio.core.workflow import RunStatus, WorkflowFinished, WorkflowText
@@ -85,6 +85,21 @@ def start(services, app: App, call: Call, cancel) -> Iterator[Piece]:
     inputs = {**call.inputs, single_text_input(app): query}
     return _flow_pieces(services.workflows.run(app.id, inputs=inputs, user=call.user, cancel=cancel),
                         outputs_as_text=True)
+
+
+def start_local(services, model_id: str, call: Call, cancel) -> Iterator[Piece]:
+    """A raw local model (the opt-in `local/…` models): the messages go to it as they are; nothing is stored."""
+    params = GenerationParams(**call.overrides)
+    return _model_pieces(services.models.chat(model_id, call.turns, params, cancel))
+
+
+def _model_pieces(chunks) -> Iterator[Piece]:
+    for chunk in chunks:
+        if chunk.done:
+            yield Outcome("length" if chunk.finish_reason == "length" else "stop", chunk.prompt_tokens,
+                          chunk.completion_tokens)
+        elif chunk.text:
+            yield chunk.text
 
 
 def _chat_pieces(events) -> Iterator[Piece]:

@@ -14,6 +14,7 @@ DEFAULT_PORT = 5001  # Dify's API port
 API_PREFERENCES: dict[str, tuple[Any, type, float | None, float | None]] = {
     "api_port": (DEFAULT_PORT, int, 1, 65535),
     "api_autostart": (0, int, 0, 1),  # 1: start the API when the Studio window opens
+    "api_local_models": (0, int, 0, 1),  # 1: /v1/models also lists the raw local chat models, for any app key
 }
 
 

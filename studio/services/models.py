@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 
-from studio.core.entities import ModelInfo, ModelKind
+from studio.core.cancel import CancelToken
+from studio.core.entities import ChatTurn, GenerationChunk, GenerationParams, ModelInfo, ModelKind
 from studio.core.errors import ModelError, NotFoundError, ValidationError
 
 log = logging.getLogger(__name__)
@@ -86,6 +88,20 @@ class ModelService:
                     raise ModelError(f"Model {model.name} is unavailable: {model.error}")
                 return model
         raise ModelError(f"The app's model {name!r} is not installed; pick another model in the app's settings.")
+
+    def chat(self, model_id: str, turns: list[ChatTurn], params: GenerationParams,
+             cancel: CancelToken) -> Iterator[GenerationChunk]:
+        """A local chat model on its own, with no app around it (the API's opt-in raw models): nothing is stored.
+        The model is checked here; the generation runs when the stream is read."""
+        model = self.get(model_id)
+        if model.kind != ModelKind.CHAT:
+            raise ValidationError(f"{model.name} is {model.kind.value} model, not a chat model")
+        if model.error:
+            raise ModelError(f"Model {model.name} is unavailable: {model.error}")
+        if not turns or turns[-1].role != "user":
+            raise ValidationError("The last message must be the user's")
+        keep_first = 1 if turns[0].role == "system" else 0
+        return self._provider.stream_chat(model, turns, params, cancel, keep_first=keep_first)
 
     def load(self, model_id: str) -> ModelInfo:
         """Load a model into memory now (a check that it works); raises ModelError with the reason."""

@@ -202,3 +202,26 @@ def test_failure_after_the_stream_started_is_an_error_chunk_then_done(client, oa
         oai.chat.completions.create(model=chat_app.id, messages=too_long)
     assert err.value.body["code"] == "completion_request_error"
     assert [m.status.value for m in services.conversations.recent_messages(chat_app.id)] == ["error"] * 3
+
+
+def test_local_models_are_listed_and_callable_only_when_enabled(oai, services, chat_app):
+    model = services.models.default_chat_model()
+    local_id = f"local/{model.id}"
+    with pytest.raises(openai.NotFoundError):
+        oai.chat.completions.create(model=local_id, messages=[{"role": "user", "content": "hi"}], **SHORT)
+    assert [m.id for m in oai.models.list().data] == [chat_app.id]
+    services.settings.set("api_local_models", 1)
+    ids = [m.id for m in oai.models.list().data]
+    assert ids[0] == chat_app.id and local_id in ids
+    assert oai.models.retrieve(local_id).owned_by == "local"
+    before = len(services.conversations.recent_messages(chat_app.id))
+    reply = oai.chat.completions.create(model=local_id, messages=[
+        {"role": "system", "content": "You are terse."}, {"role": "user", "content": "Say hello."}], **SHORT)
+    assert reply.choices[0].message.content and reply.usage.completion_tokens > 0
+    assert reply.model == local_id
+    parts = [c.choices[0].delta.content or "" for c in oai.chat.completions.create(
+        model=local_id, messages=[{"role": "user", "content": "Count to three."}], stream=True, **SHORT) if c.choices]
+    assert "".join(parts)
+    assert len(services.conversations.recent_messages(chat_app.id)) == before  # raw model chats are not logged
+    with pytest.raises(openai.BadRequestError):
+        oai.chat.completions.create(model=local_id, messages=[{"role": "assistant", "content": "hi"}], **SHORT)

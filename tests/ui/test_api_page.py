@@ -244,3 +244,13 @@ def test_autostart_starts_the_server_when_the_window_opens(qtbot, services):
     win.close()
     services.api_access.stop()
     assert not services.api_access.running
+
+
+def test_local_models_checkbox_saves_the_setting(qtbot, window, services):
+    page = open_page(qtbot, window)
+    box = page.server.local_models_box
+    assert not box.isChecked()
+    box.setChecked(True)
+    qtbot.waitUntil(lambda: services.settings.get("api_local_models") == 1, timeout=10_000)
+    box.setChecked(False)
+    qtbot.waitUntil(lambda: services.settings.get("api_local_models") == 0, timeout=10_000)

@@ -50,6 +50,10 @@ class ServerPanel(QWidget):
         self.autostart_box = QCheckBox("Start with Studio")
         self.autostart_box.setToolTip("Start the API server whenever the Studio window opens")
         self.autostart_box.toggled.connect(lambda on: self._save("api_autostart", int(on)))
+        self.local_models_box = QCheckBox("Also list local models")
+        self.local_models_box.setToolTip("Let any app key call the local chat models directly on the OpenAI "
+                                         "endpoint, as local/<model id> (these chats are not logged)")
+        self.local_models_box.toggled.connect(lambda on: self._save("api_local_models", int(on)))
         self.url = QLineEdit()
         self.url.setReadOnly(True)
         self.url.setMinimumWidth(280)
@@ -66,7 +70,7 @@ class ServerPanel(QWidget):
         form.setVerticalSpacing(10)
         form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft)
         form.addRow("Server", _row(self.toggle, self.state_label, 12, self.status, stretch=self.status))
-        form.addRow("Port", _row(self.port, 16, self.autostart_box))
+        form.addRow("Port", _row(self.port, 16, self.autostart_box, 16, self.local_models_box))
         form.addRow("Base URL", _row(self.url, self.copy_url))
         column.addLayout(form)
         outer = QVBoxLayout(self)
@@ -81,14 +85,18 @@ class ServerPanel(QWidget):
             return
         settings, access = self.services.settings, self.access
         self.bridge.call(lambda: {"running": access.running, "url": access.url, "port": access.port,
-                                  "autostart": int(settings.get("api_autostart"))},
+                                  "autostart": int(settings.get("api_autostart")),
+                                  "local_models": int(settings.get("api_local_models"))},
                          self._show_state, self._show_error)
 
     def _show_state(self, state: dict) -> None:
         self.loaded = True
-        self.saved = {"api_port": state["port"], "api_autostart": state["autostart"]}
+        self.saved = {"api_port": state["port"], "api_autostart": state["autostart"],
+                      "api_local_models": state["local_models"]}
         for widget, setter, value in ((self.port, self.port.setValue, state["port"]),
-                                      (self.autostart_box, self.autostart_box.setChecked, bool(state["autostart"]))):
+                                      (self.autostart_box, self.autostart_box.setChecked, bool(state["autostart"])),
+                                      (self.local_models_box, self.local_models_box.setChecked,
+                                       bool(state["local_models"]))):
             widget.blockSignals(True)
             setter(value)
             widget.blockSignals(False)
@@ -96,7 +104,7 @@ class ServerPanel(QWidget):
             self._set_running(state["running"], state["url"])
 
     def _show_unavailable(self) -> None:
-        for widget in (self.toggle, self.port, self.autostart_box, self.copy_url):
+        for widget in (self.toggle, self.port, self.autostart_box, self.local_models_box, self.copy_url):
             widget.setEnabled(False)
         self._show_error(UNAVAILABLE)
 
