@@ -21,6 +21,7 @@ from studio.services.knowledge import KnowledgeService
 from studio.services.models import ModelService
 from studio.services.sandbox import SandboxService
 from studio.services.settings import SettingsService
+from studio.services.suggestions import SuggestionService
 from studio.services.tasks import TaskRunner
 from studio.services.workflow_llm import ModelsLLM
 from studio.services.workflows import WorkflowService
@@ -67,6 +68,7 @@ def build(settings: Settings | None = None) -> Services:
         sandbox=sandbox,
         keys=KeyService(repos, apps),
         files=FileService(repos, settings.home / "files" / "uploads"),
+        suggestions=SuggestionService(repos, models, provider),
         api_access=ApiAccessService(prefs, _api_server),
         _closers=(knowledge.close, runner.close, sandbox_runner.close, embedders.close, provider.unload_all,
                   store.close),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -182,7 +183,7 @@ async def app_feedbacks(caller: Caller, request: Request, page: int = Query(1, g
 @router.get("/messages/{message_id}/suggested", summary="Suggested follow-up questions")
 async def suggested(caller: Caller, request: Request, message_id: str, user: str = Query(min_length=1)):
     _chat_only(caller)
-    enabled = (caller.app.config.get("suggested_questions_after_answer") or {}).get("enabled")
-    if not enabled:
-        raise ApiError(400, "bad_request", "Suggested Questions Is Disabled.")
-    return {"result": "success", "data": []}
+    suggestions = request.app.state.services.suggestions
+    questions = await asyncio.get_running_loop().run_in_executor(
+        request.app.state.pool, lambda: suggestions.after(caller.app, message_id, user))
+    return {"result": "success", "data": questions}

@@ -14,6 +14,7 @@ from studio.services.knowledge import KnowledgeService
 from studio.services.models import ModelService
 from studio.services.sandbox import SandboxService
 from studio.services.settings import SettingsService
+from studio.services.suggestions import SuggestionService
 from studio.services.tasks import TaskRunner
 from studio.services.workflows import WorkflowService
 
@@ -32,6 +33,7 @@ class Services:
     knowledge: KnowledgeService
     keys: KeyService
     files: FileService
+    suggestions: SuggestionService | None = None
     api_access: ApiAccessService | None = None
     _closers: tuple = ()
 

@@ -178,3 +178,17 @@ def test_timestamps_are_unix_seconds_in_any_time_zone(client, chat_key, monkeypa
         time.tzset()
     assert abs(convs[0]["created_at"] - time.time()) < 120
     assert abs(out["created_at"] - time.time()) < 120
+
+
+def test_suggested_questions_come_from_the_model_when_enabled(services, client, chat_app, chat_key):
+    msg = _chat(client, chat_key, "Tell me about Paris", "sam")
+    h = auth(chat_key)
+    off = client.get(f"/messages/{msg['id']}/suggested", headers=h, params={"user": "sam"})
+    assert off.status_code == 400 and "Disabled" in off.json()["message"]
+    services.apps.update(chat_app.id, config={**chat_app.config, "suggested_questions_after_answer": {"enabled": True}})
+    on = client.get(f"/messages/{msg['id']}/suggested", headers=h, params={"user": "sam"})
+    assert on.status_code == 200, on.text
+    data = on.json()["data"]
+    assert on.json()["result"] == "success" and 1 <= len(data) <= 3 and all(isinstance(q, str) and q for q in data)
+    other = client.get(f"/messages/{msg['id']}/suggested", headers=h, params={"user": "not-sam"})
+    assert other.status_code == 404

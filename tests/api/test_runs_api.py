@@ -308,3 +308,38 @@ def test_chatflow_message_end_carries_knowledge_citations(services, client, tmp_
     page = client.get("/messages", headers=auth(key), params={"conversation_id": end["conversation_id"],
                                                              "user": "u"}).json()
     assert page["data"][0]["retriever_resources"][0]["segment_id"] == cite["segment_id"]
+
+
+def test_workflow_stop_ends_the_run_as_stopped(services, client):
+    app = services.dsl.import_text(code_workflow("stop-flow", SLOW)).app
+    key = _key(services, app)
+    body = {"inputs": {}, "user": "u", "response_mode": "streaming"}
+    with client.stream("POST", "/workflows/run", headers=auth(key), json=body) as r:
+        lines = r.iter_lines()
+        first = _first_frame(lines)
+        assert first["event"] == "workflow_started"
+        stop = client.post(f"/workflows/tasks/{first['task_id']}/stop", headers=auth(key), json={"user": "other"})
+        assert stop.status_code == 200 and stop.json() == {"result": "success"}  # Dify ignores the user here
+        rest = [json.loads(line[6:]) for line in lines if line.startswith("data: ")]
+    assert rest[-1]["event"] == "workflow_finished" and rest[-1]["data"]["status"] == "stopped"
+    assert services.workflows.get_run(first["workflow_run_id"]).status.value == "stopped"
+
+
+def test_completion_stop_and_the_small_app_endpoints(services, client):
+    app = services.apps.create("Storyteller", "completion", prompt="Write a very long story about the sea.")
+    cfg = dict(app.config, model={**app.config["model"], "completion_params": {"max_tokens": 400}})
+    app = services.apps.update(app.id, config=cfg)
+    key = _key(services, app)
+    body = {"inputs": {}, "user": "u", "response_mode": "streaming"}
+    with client.stream("POST", "/completion-messages", headers=auth(key), json=body) as r:
+        lines = r.iter_lines()
+        first = _first_frame(lines)
+        assert client.post(f"/completion-messages/{first['task_id']}/stop", headers=auth(key),
+                           json={"user": "u"}).json() == {"result": "success"}
+        rest = [json.loads(line[6:]) for line in lines if line.startswith("data: ")]
+    assert rest[-1]["event"] == "message_end" and rest[-1]["metadata"]["usage"]["completion_tokens"] < 400
+    assert client.get("/meta", headers=auth(key)).json() == {"tool_icons": {}}
+    site = client.get("/site", headers=auth(key)).json()
+    assert site["title"] == "Storyteller" and site["icon"] == app.icon
+    suggested = client.get(f"/messages/{first['message_id']}/suggested", headers=auth(key), params={"user": "u"})
+    assert suggested.status_code == 400 and suggested.json()["code"] == "not_chat_app"
