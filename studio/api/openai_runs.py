@@ -77,13 +77,14 @@ def start(services, app: App, call: Call, cancel) -> Iterator[Piece]:
     if app.mode == AppMode.ADVANCED_CHAT:
         conv = services.chat.find_conversation(app.id, history, call.user)
         events = services.workflows.run(app.id, inputs=call.inputs, query=query, user=call.user, cancel=cancel,
-                                        conversation_id=conv.id if conv else None)
+                                        conversation_id=conv.id if conv else None, invoke_from="service-api")
         return _flow_pieces(events, outputs_as_text=False)
     why = unsupported(app)
     if why:
         raise ValidationError(why)
     inputs = {**call.inputs, single_text_input(app): query}
-    return _flow_pieces(services.workflows.run(app.id, inputs=inputs, user=call.user, cancel=cancel),
+    return _flow_pieces(services.workflows.run(app.id, inputs=inputs, user=call.user, cancel=cancel,
+                                                invoke_from="service-api"),
                         outputs_as_text=True)
 
 

@@ -127,7 +127,8 @@ async def chat_messages(request: Request, body: ChatRequest, caller: Caller):
         check_conversation()
         inputs, files = _run_files(services, app, body, body.inputs)
         return services.workflows.run(app.id, inputs=inputs, query=body.query, files=files,
-                                      conversation_id=body.conversation_id, user=body.user, cancel=cancel)
+                                      conversation_id=body.conversation_id, user=body.user, cancel=cancel,
+                                      invoke_from="service-api")
     frames = WorkflowFrames(ctx, services.workflows.get_run)
     return await _respond(request, caller, body, ctx, start_flow, frames, _chat_blocking(ctx, "advanced-chat"))
 
@@ -151,7 +152,8 @@ async def _workflow_run(request: Request, body: WorkflowRequest, caller: AppCall
 
     def start(cancel):
         inputs, files = _run_files(services, app, body, body.inputs)
-        return services.workflows.run(app.id, inputs=inputs, files=files, user=body.user, cancel=cancel)
+        return services.workflows.run(app.id, inputs=inputs, files=files, user=body.user, cancel=cancel,
+                                      invoke_from="service-api")
     frames = WorkflowFrames(ctx, services.workflows.get_run)
     return await _respond(request, caller, body, ctx, start, frames, _workflow_blocking(ctx))
 

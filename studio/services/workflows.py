@@ -83,7 +83,7 @@ class WorkflowService:
     # -- running --------------------------------------------------------------------------------
     def run(self, app_ref: str, *, inputs: dict[str, Any] | None = None, query: str = "",
             conversation_id: str | None = None, user: str = "", cancel: CancelToken | None = None,
-            files: list[dict[str, Any]] | None = None) -> Iterator[WorkflowEvent]:
+            files: list[dict[str, Any]] | None = None, invoke_from: str = "debugger") -> Iterator[WorkflowEvent]:
         """Validate everything first (errors raise here), then return the event stream of the run."""
         app = self._apps.resolve(app_ref)
         wf = workflow_of(app)
@@ -96,15 +96,16 @@ class WorkflowService:
         if conv is not None and conv.app_id != app.id:
             raise ValidationError(f"Conversation {conversation_id!r} does not belong to {app.name}")
         inputs = conv.inputs if conv else start_inputs(start_variables(wf.get("graph") or {}), inputs or {})
-        return self._run(app, wf, graph, inputs, query, conv, user, cancel or CancelToken(), files or [])
+        ctx = {"query": query, "user": user, "files": list(files or []), "invoke_from": invoke_from}
+        return self._run(app, wf, graph, inputs, conv, ctx, cancel or CancelToken())
 
-    def _context(self, app: App, wf: dict[str, Any], conv, query: str, user: str,
-                 files: list[dict[str, Any]]) -> dict[str, Any]:
+    def _context(self, app: App, wf: dict[str, Any], conv, request: dict[str, Any]) -> dict[str, Any]:
+        query, user = request["query"], request["user"]
         env = {v.get("name"): v.get("value") for v in wf.get("environment_variables") or [] if v.get("name")}
         conversation = {v.get("name"): v.get("value") for v in wf.get("conversation_variables") or []
                         if v.get("name")}
         system = {"user_id": user or "studio-user", "app_id": app.id, "workflow_id": app.id,
-                  "timestamp": int(time.time()), "invoke_from": "debugger", "files": list(files)}
+                  "timestamp": int(time.time()), "invoke_from": request["invoke_from"], "files": request["files"]}
         history = []
         if conv is not None:
             conversation.update(self._runs.conversation_variables(conv.id))
@@ -113,11 +114,12 @@ class WorkflowService:
             system.update(query=query, conversation_id=conv.id, dialogue_count=len(past) + 1)
         return {"env": env, "conversation": conversation, "system": system, "history": history}
 
-    def _run(self, app, wf, graph, inputs, query, conv, user, cancel, files) -> Iterator[WorkflowEvent]:
+    def _run(self, app, wf, graph, inputs, conv, request, cancel) -> Iterator[WorkflowEvent]:
+        query, user = request["query"], request["user"]
         chat = app.mode == AppMode.ADVANCED_CHAT
         if chat and conv is None:
             conv = self._conversations.create(app.id, name=query[:48] or "New conversation", inputs=inputs, user=user)
-        ctx = self._context(app, wf, conv, query, user, files)
+        ctx = self._context(app, wf, conv, request)
         msg = self._messages.start(conv.id, app.id, query=query, inputs=inputs, model_id="") if chat else None
         run_id = str(uuid.uuid4())
         self._runs.start(run_id=run_id, app_id=app.id, mode=app.mode.value, inputs=inputs,

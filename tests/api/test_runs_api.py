@@ -343,3 +343,16 @@ def test_completion_stop_and_the_small_app_endpoints(services, client):
     assert site["title"] == "Storyteller" and site["icon"] == app.icon
     suggested = client.get(f"/messages/{first['message_id']}/suggested", headers=auth(key), params={"user": "u"})
     assert suggested.status_code == 400 and suggested.json()["code"] == "not_chat_app"
+
+
+def test_api_runs_say_they_came_from_the_service_api(services, client):
+    import yaml
+
+    doc = yaml.safe_load(code_workflow("sys-flow", ECHO))
+    end = next(n for n in doc["workflow"]["graph"]["nodes"] if n["id"] == "end")
+    end["data"]["outputs"] += [{"variable": "source", "value_selector": ["sys", "invoke_from"]},
+                               {"variable": "who", "value_selector": ["sys", "user_id"]}]
+    app = services.dsl.import_text(yaml.safe_dump(doc)).app
+    out = client.post("/workflows/run", headers=auth(_key(services, app)),
+                      json={"inputs": {"text": "x"}, "user": "script-7"}).json()
+    assert out["data"]["outputs"]["source"] == "service-api" and out["data"]["outputs"]["who"] == "script-7"

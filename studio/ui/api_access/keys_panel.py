@@ -6,7 +6,7 @@ import logging
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView, QComboBox, QDialog, QHBoxLayout, QHeaderView, QLineEdit, QMessageBox, QStackedWidget,
+    QComboBox, QDialog, QHBoxLayout, QLineEdit, QMessageBox, QStackedWidget,
     QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
@@ -14,7 +14,7 @@ from studio.core.entities import MODE_LABELS, ApiKey, App
 from studio.ui.api_access.widgets import CopyButton, card
 from studio.ui.formatting import when
 from studio.ui.icons import icon
-from studio.ui.theme import button, label, set_role
+from studio.ui.theme import button, label, row_table, set_role
 
 log = logging.getLogger(__name__)
 COLUMNS = ("App", "Key", "Created", "Last used")
@@ -25,18 +25,9 @@ NO_APPS = "No API keys yet.\nCreate an app on the Studio page first, then make a
 
 
 def keys_table() -> QTableWidget:
-    """Read-only rows picked one at a time; the key hint column takes the spare width."""
-    table = QTableWidget(0, len(COLUMNS))
-    table.setHorizontalHeaderLabels(COLUMNS)
-    table.verticalHeader().setVisible(False)
-    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    table.setWordWrap(False)
+    """Read-only rows picked one at a time; the app column takes the spare width, so the key hints stay whole."""
+    table = row_table(COLUMNS, stretch=0)
     table.setAlternatingRowColors(True)
-    header = table.horizontalHeader()
-    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
     return table
 
 

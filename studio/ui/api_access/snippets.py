@@ -11,7 +11,8 @@ KEY_VARIABLE = "STUDIO_API_KEY"
 EXAMPLE_USER = "abc-123"
 EXAMPLE_QUERY = "What can you do?"
 CHAT_MODES = (AppMode.CHAT, AppMode.AGENT_CHAT, AppMode.ADVANCED_CHAT)
-FORM_TYPES = ("text-input", "paragraph", "select", "number")  # file inputs need an upload first; left out
+FORM_TYPES = ("text-input", "paragraph", "select", "number", "file", "file-list")
+UPLOAD_ID = "<id from POST /files/upload>"
 
 
 def endpoint(mode: AppMode) -> str:
@@ -41,6 +42,11 @@ def input_fields(app: App) -> list[dict[str, Any]]:
 
 def example_value(field: dict[str, Any]) -> Any:
     """A value that passes the field's checks where possible: its default, the first option, or a placeholder."""
+    if field.get("type") in ("file", "file-list"):
+        kinds = field.get("allowed_file_types") or ["document"]
+        item = {"type": kinds[0] if kinds[0] != "custom" else "document", "transfer_method": "local_file",
+                "upload_file_id": UPLOAD_ID}
+        return [item] if field["type"] == "file-list" else item
     if field.get("default") not in (None, ""):
         return field["default"]
     if field.get("type") == "select" and field.get("options"):
