@@ -254,3 +254,20 @@ def test_local_models_checkbox_saves_the_setting(qtbot, window, services):
     qtbot.waitUntil(lambda: services.settings.get("api_local_models") == 1, timeout=10_000)
     box.setChecked(False)
     qtbot.waitUntil(lambda: services.settings.get("api_local_models") == 0, timeout=10_000)
+
+
+def test_examples_fill_file_inputs_with_an_upload_placeholder(services):
+    import yaml
+
+    from studio.ui.api_access.snippets import UPLOAD_ID, request_body
+
+    variables = [{"variable": "doc", "label": "Doc", "type": "file", "allowed_file_types": ["document"]},
+                 {"variable": "pics", "label": "Pics", "type": "file-list", "allowed_file_types": ["image"]}]
+    nodes = [{"id": "start", "data": {"type": "start", "title": "Start", "variables": variables}},
+             {"id": "end", "data": {"type": "end", "title": "End", "outputs": []}}]
+    edges = [{"id": "e", "source": "start", "target": "end", "sourceHandle": "source", "targetHandle": "target"}]
+    app = services.dsl.import_text(yaml.safe_dump({"version": "0.3.1", "kind": "app", "app": {
+        "name": "files", "mode": "workflow"}, "workflow": {"graph": {"nodes": nodes, "edges": edges}}})).app
+    inputs = request_body(app)["inputs"]
+    assert inputs["doc"] == {"type": "document", "transfer_method": "local_file", "upload_file_id": UPLOAD_ID}
+    assert inputs["pics"] == [{"type": "image", "transfer_method": "local_file", "upload_file_id": UPLOAD_ID}]
