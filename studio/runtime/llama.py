@@ -157,17 +157,33 @@ class LlamaCppProvider:
         response = loaded.formatter(messages=[{"role": t.role, "content": t.content} for t in turns])
         return loaded.llm.tokenize(response.prompt.encode("utf-8"), add_bos=not response.added_special, special=True)
 
-    def _fit(self, loaded: _Loaded, turns: Sequence[ChatTurn], max_tokens: int,
-             keep_first: int) -> tuple[list[int], int, int]:
-        """Drop the oldest history (whole user/assistant pairs) until the prompt and the answer fit."""
+    def _fit(self, loaded: _Loaded, turns: Sequence[ChatTurn], max_tokens: int, keep_first: int,
+             stopped=lambda: False) -> tuple[list[int], int, int] | None:
+        """Drop the oldest history (whole user/assistant pairs) until the prompt and the answer fit.
+
+        Every turn costs at least one token, so history beyond the context window is dropped before any
+        template is rendered; then a binary search finds the fewest pairs to drop, so a long `messages`
+        list costs a few renders rather than one per pair. None when stopped meanwhile."""
         turns = list(turns)
-        dropped = 0
-        tokens = self._prompt_tokens(loaded, turns)
-        while len(tokens) + max_tokens > loaded.n_ctx and len(turns) - keep_first > 1:
-            n = 2 if len(turns) - keep_first > 2 else 1
-            del turns[keep_first:keep_first + n]
-            dropped += n
-            tokens = self._prompt_tokens(loaded, turns)
+        history = len(turns) - keep_first
+        drops = _drop_counts(history)
+        lo = 0
+        while lo < len(drops) - 1 and history - drops[lo] > loaded.n_ctx:
+            lo += 1
+        hi = len(drops) - 1
+        best = None
+        while lo <= hi:  # the first drop count whose prompt fits; fewer tokens the more is dropped
+            if stopped():
+                return None
+            mid = (lo + hi) // 2
+            tokens = self._prompt_tokens(loaded, turns[:keep_first] + turns[keep_first + drops[mid]:])
+            if len(tokens) + max_tokens <= loaded.n_ctx:
+                best, hi = (tokens, drops[mid]), mid - 1
+            else:
+                lo = mid + 1
+        if best is None:  # even the shortest prompt leaves less room than asked: answer in what is left
+            best = (self._prompt_tokens(loaded, turns[:keep_first] + turns[keep_first + drops[-1]:]), drops[-1])
+        tokens, dropped = best
         room = loaded.n_ctx - len(tokens)
         if room < 1:
             raise PromptTooLongError(
@@ -222,7 +238,11 @@ class LlamaCppProvider:
         import llama_cpp
 
         llm = loaded.llm
-        tokens, dropped, max_new = self._fit(loaded, turns, params.max_tokens, keep_first)
+        fitted = self._fit(loaded, turns, params.max_tokens, keep_first, stopped)
+        if fitted is None:
+            yield GenerationChunk(done=True, finish_reason="cancelled")
+            return
+        tokens, dropped, max_new = fitted
         if params.seed is not None:
             llm.set_seed(params.seed)
         grammar = self._grammar(params.json_schema) if params.json_schema else None
@@ -256,3 +276,13 @@ class LlamaCppProvider:
                 yield GenerationChunk(text=tail + stop.pending)
         yield GenerationChunk(done=True, prompt_tokens=len(tokens), completion_tokens=count,
                               finish_reason=finish, dropped_turns=dropped)
+
+
+def _drop_counts(history: int) -> list[int]:
+    """How many of the oldest history turns may be dropped, in order: whole pairs while more than one pair
+    is left, then the last single turn, never the newest one."""
+    counts, dropped = [0], 0
+    while history - dropped > 1:
+        dropped += 2 if history - dropped > 2 else 1
+        counts.append(dropped)
+    return counts

@@ -13,12 +13,13 @@ from sqlalchemy.exc import DatabaseError as SADatabaseError
 from sqlalchemy.orm import Session, sessionmaker
 
 from studio.core.errors import DatabaseVersionError, StudioError
+from studio.store.instances import Instance
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Every revision in migrations/versions, oldest first (a unit test checks this against Alembic). Knowing
 # them here lets an up-to-date database open without importing Alembic, which costs a third of a second.
-KNOWN_REVISIONS = ("0001", "0002", "0003", "0004")
+KNOWN_REVISIONS = ("0001", "0002", "0003", "0004", "0005")
 SCHEMA_HEAD = KNOWN_REVISIONS[-1]
 
 
@@ -51,6 +52,8 @@ class Store:
         event.listen(self.engine, "connect", _set_pragmas)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.migrate()
+        self._instance = Instance(self.path.parent / "instances")
+        self.owner = self._instance.id  # stamped on the running rows this process writes
         from studio.store.repositories import Repositories
 
         self.repos = Repositories(self)
@@ -90,6 +93,11 @@ class Store:
         with self._sessions() as session, session.begin():
             yield session
 
+    def live_owners(self) -> list[str]:
+        """This process and the other Studio processes alive on the same home folder."""
+        return [self.owner, *self._instance.others_alive()]
+
     def close(self) -> None:
         self.repos.runs.close()
         self.engine.dispose()
+        self._instance.release()

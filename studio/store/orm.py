@@ -69,6 +69,7 @@ class MessageRow(Base):
     model_id: Mapped[str] = mapped_column(String(255), default="")
     retriever_resources: Mapped[list[Any]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    owner: Mapped[str | None] = mapped_column(String(36), nullable=True)  # the Studio process writing it
 
 
 class ModelRow(Base):
@@ -110,6 +111,7 @@ class WorkflowRunRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     user: Mapped[str] = mapped_column(String(255), default="", server_default="")
+    owner: Mapped[str | None] = mapped_column(String(36), nullable=True)  # the Studio process running it
 
 
 class NodeExecutionRow(Base):
@@ -245,3 +247,4 @@ class UploadFileRow(Base):
     user: Mapped[str] = mapped_column(String(255), default="")
     path: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    app_id: Mapped[str | None] = mapped_column(String(36), nullable=True)  # the app whose key uploaded it

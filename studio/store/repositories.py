@@ -174,7 +174,7 @@ class MessageRepository:
         row = MessageRow(id=new_id(), conversation_id=conversation_id, app_id=app_id, query=query, answer="",
                          inputs=inputs, status=MessageStatus.RUNNING.value, error="", message_tokens=0,
                          answer_tokens=0, latency_ms=0.0, first_token_ms=0.0, model_id=model_id, retriever_resources=[],
-                         created_at=utcnow())
+                         created_at=utcnow(), owner=self._store.owner)
         with self._store.transaction() as s:
             s.add(row)
             s.execute(update(ConversationRow).where(ConversationRow.id == conversation_id)
@@ -215,10 +215,13 @@ class MessageRepository:
             return [_message(r) for r in s.scalars(q)]
 
     def mark_running_interrupted(self) -> int:
-        """At start-up, answers still marked running were cut off by a crash: say so, keep the text."""
+        """At start-up, answers still marked running by a Studio process that is gone were cut off by a
+        crash: say so, keep the text. Those of live processes are theirs to finish."""
+        alive = self._store.live_owners()
         with self._store.transaction() as s:
             result = s.execute(
-                update(MessageRow).where(MessageRow.status == MessageStatus.RUNNING.value).values(
+                update(MessageRow).where(MessageRow.status == MessageStatus.RUNNING.value,
+                                         or_(MessageRow.owner.is_(None), MessageRow.owner.not_in(alive))).values(
                     status=MessageStatus.INTERRUPTED.value,
                     error="Studio stopped before this answer finished; the text so far was kept.",
                 )

@@ -153,7 +153,8 @@ class RunRepository:
             s.add(WorkflowRunRow(id=run_id, app_id=app_id, mode=mode, status=RunStatus.RUNNING.value,
                                  inputs=_jsonable(inputs), outputs={}, error="", elapsed_ms=0.0, total_tokens=0,
                                  total_steps=0, exceptions_count=0, conversation_id=conversation_id,
-                                 message_id=message_id, created_at=utcnow(), user=user or ""))
+                                 message_id=message_id, created_at=utcnow(), user=user or "",
+                                 owner=self._store.owner))
 
     def record_node(self, run_id: str, ev) -> None:
         """Queue a finished node (a core.workflow.NodeFinished) for the writer thread."""
@@ -196,8 +197,12 @@ class RunRepository:
             return [_node(r) for r in s.scalars(q)]
 
     def mark_running_failed(self) -> int:
+        """At start-up, runs left running by a Studio process that is gone failed (see mark_running_interrupted)."""
+        alive = self._store.live_owners()
         with self._store.transaction() as s:
-            return s.execute(update(WorkflowRunRow).where(WorkflowRunRow.status == RunStatus.RUNNING.value).values(
+            return s.execute(update(WorkflowRunRow).where(
+                WorkflowRunRow.status == RunStatus.RUNNING.value,
+                or_(WorkflowRunRow.owner.is_(None), WorkflowRunRow.owner.not_in(alive))).values(
                 status=RunStatus.FAILED.value, error="Studio stopped before this run finished.",
                 finished_at=utcnow())).rowcount
 

@@ -7,7 +7,7 @@ import pytest
 from studio.app import build
 from studio.core.app_config import default_config
 from studio.core.cancel import CancelToken
-from studio.core.entities import AppMode, MessageStatus
+from studio.core.entities import AppMode, ChatTurn, GenerationParams, MessageStatus
 from studio.core.errors import ModelError, ValidationError
 from studio.core.events import MessageFinished, MessageStarted, TextChunk
 from studio.core.settings import Settings
@@ -139,3 +139,28 @@ def test_missing_model_and_bad_conversation_fail_before_anything_is_stored(servi
     with pytest.raises(ValidationError, match="query is required"):
         services.chat.send(other.id, "   ")
     assert len(services.conversations.messages(started.conversation_id)) == 1
+
+
+def test_a_very_long_history_is_trimmed_in_a_few_renders_and_cancel_is_heard(services):
+    """A client may send tens of thousands of turns (OpenAI's `messages`): trimming them must not render the
+    template once per dropped pair, and a cancel during the trimming ends the generation at once."""
+    services.settings.set("n_ctx", 512)
+    model = services.models.default_chat_model()
+    turns = [ChatTurn(role="system", content="Be brief.")]
+    for i in range(20_000):
+        turns += [ChatTurn(role="user", content=f"Question {i}?"), ChatTurn(role="assistant", content=f"Answer {i}.")]
+    turns.append(ChatTurn(role="user", content="Say hello."))
+    params = GenerationParams(max_tokens=8, temperature=0.0)
+    started = time.monotonic()
+    chunks = list(services.models.chat(model.id, turns, params, CancelToken()))
+    assert time.monotonic() - started < 30  # one render per pair (the old way) took hours
+    done = chunks[-1]
+    assert done.done and done.finish_reason in ("stop", "length")
+    assert 39_000 < done.dropped_turns < 40_001 and done.dropped_turns % 2 == 0
+
+    cancel = CancelToken()
+    cancel.cancel()
+    started = time.monotonic()
+    [only] = list(services.models.chat(model.id, turns, params, cancel))
+    assert only.finish_reason == "cancelled" and only.completion_tokens == 0
+    assert time.monotonic() - started < 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 
 from PySide6.QtCore import Qt
@@ -168,6 +169,8 @@ def test_interrupted_answer_is_shown_with_its_partial_text(qtbot, services, make
             if stored.answer:
                 break
     cancel.cancel()  # the model thread stops; the suspended stream never records an end, as after a crash
+    with sqlite3.connect(tmp_path / "studio.db") as db:  # and the process that wrote it is gone
+        db.execute("update messages set owner = 'a-process-that-crashed' where status = 'running'")
     restarted = build(Settings(home=tmp_path, n_threads=1))  # a new start marks the unfinished answer as interrupted
     try:
         window = MainWindow(restarted)

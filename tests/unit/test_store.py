@@ -1,10 +1,14 @@
 """The SQLite store: migrations at open, refusal of newer databases, persistence and crash recovery."""
 
+import signal
 import sqlite3
+import subprocess
+import sys
 
 import pytest
 
 from studio.core.entities import AppMode, MessageStatus
+from studio.core.workflow import RunStatus
 from studio.core.errors import ConflictError, DatabaseVersionError, NotFoundError, StudioError
 from studio.store import Store
 from studio.store.database import SCHEMA_HEAD
@@ -58,6 +62,49 @@ def test_data_survives_reopen_and_running_answers_become_interrupted(tmp_path):
     [again] = store.repos.messages.list(conv.id)
     assert again.status == MessageStatus.INTERRUPTED and again.answer == "partial ans"
     assert store.repos.conversations.get(conv.id).inputs == {"a": 1}
+
+
+CRASHING_WRITER = """
+import os, signal, sys
+from studio.core.entities import AppMode
+from studio.store import Store
+store = Store(sys.argv[1])
+app = store.repos.apps.create(name="Crashed", mode=AppMode.CHAT, icon="x", icon_background="#fff",
+                              description="", config={})
+conv = store.repos.conversations.create(app.id, name="c", inputs={})
+store.repos.messages.start(conv.id, app.id, query="q", inputs={}, model_id="m")
+store.repos.runs.start(run_id="dead-run", app_id=app.id, mode="workflow", inputs={})
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_start_up_marks_only_the_rows_of_processes_that_are_gone(tmp_path):
+    """A second Studio on the same home (the window and `studio serve`) leaves the first one's live answers
+    alone; the rows of a process killed with -9 are marked at the next start."""
+    path = tmp_path / "s.db"
+    live = Store(path)
+    app = make_app(live)
+    conv = live.repos.conversations.create(app.id, name="c", inputs={})
+    answering = live.repos.messages.start(conv.id, app.id, query="hi", inputs={}, model_id="m")
+    live.repos.runs.start(run_id="live-run", app_id=app.id, mode="workflow", inputs={})
+    killed = subprocess.run([sys.executable, "-c", CRASHING_WRITER, str(path)], capture_output=True, timeout=60)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr.decode()
+
+    second = Store(path)  # what `studio keys list` does while the window answers
+    assert second.repos.messages.mark_running_interrupted() == 1
+    assert second.repos.runs.mark_running_failed() == 1
+    assert live.repos.messages.list(conv.id)[0].status == MessageStatus.RUNNING
+    assert live.repos.runs.get("live-run").status == RunStatus.RUNNING
+    assert second.repos.runs.get("dead-run").status == RunStatus.FAILED
+    assert len(list((tmp_path / "instances").glob("*.lock"))) == 2  # the dead process's claim was cleared
+    second.close()
+
+    live.close()  # the owner is gone now (closed as a crash would): the next start marks its rows
+    third = Store(path)
+    assert third.repos.messages.mark_running_interrupted() == 1
+    assert third.repos.messages.list(conv.id)[0].id == answering.id
+    assert third.repos.messages.list(conv.id)[0].status == MessageStatus.INTERRUPTED
+    third.close()
 
 
 def test_unique_names_and_cascading_delete(tmp_path):
