@@ -12,7 +12,7 @@ from studio.core.errors import StudioError
 
 # Each module adds its sub-commands with register(subparsers); handlers receive (services, args).
 COMMAND_MODULES = ("studio.cli.apps", "studio.cli.chat", "studio.cli.models", "studio.cli.workflows",
-                   "studio.cli.sandbox", "studio.cli.kb", "studio.cli.serve", "studio.cli.keys")
+                   "studio.cli.sandbox", "studio.cli.kb", "studio.cli.serve", "studio.cli.keys", "studio.cli.dsl")
 
 
 def build_parser() -> argparse.ArgumentParser:

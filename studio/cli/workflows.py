@@ -1,4 +1,4 @@
-"""`studio import`, `studio run` and `studio runs`: bring in Dify DSL, run graph apps, read their traces."""
+"""`studio run` and `studio runs`: run graph apps and read their traces."""
 
 from __future__ import annotations
 
@@ -11,11 +11,6 @@ from studio.core.workflow import NodeFinished, NodeRetry, NodeStarted, RunStatus
 
 
 def register(sub) -> None:
-    p = sub.add_parser("import", help="import a Dify DSL file as a new app; prints the app id")
-    p.add_argument("file")
-    p.add_argument("--force", action="store_true", help="import a DSL version that needs confirmation")
-    p.set_defaults(handler=_import)
-
     p = sub.add_parser("run", help="run a workflow, or one chatflow turn")
     p.add_argument("app", metavar="APP", help="app id or name")
     p.add_argument("--input", "-i", action="append", metavar="NAME=VALUE", help="a Start input (repeatable)")
@@ -34,14 +29,6 @@ def register(sub) -> None:
     p = runs.add_parser("show", help="one run with its node trace, as JSON")
     p.add_argument("run_id")
     p.set_defaults(handler=lambda s, a: print_json(_run_json(s, s.workflows.get_run(a.run_id))))
-
-
-def _import(services, args) -> int:
-    result = services.dsl.import_file(args.file, force=args.force)
-    for warning in result.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
-    print(result.app.id)
-    return 0
 
 
 def _run_json(services, run) -> dict:

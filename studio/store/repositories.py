@@ -66,16 +66,21 @@ class AppRepository:
             return _app(row) if row else None
 
     def create(self, *, name: str, mode: AppMode, icon: str, icon_background: str, description: str,
-               config: dict[str, Any]) -> App:
+               config: dict[str, Any], dsl_source: dict[str, Any] | None = None) -> App:
         now = utcnow()
         row = AppRow(id=new_id(), name=name, mode=mode.value, icon=icon, icon_background=icon_background,
-                     description=description, config=config, created_at=now, updated_at=now)
+                     description=description, config=config, created_at=now, updated_at=now, dsl_source=dsl_source)
         try:
             with self._store.transaction() as s:
                 s.add(row)
         except IntegrityError as exc:
             raise ConflictError(f"An app named {name!r} already exists") from exc
         return _app(row)
+
+    def dsl_source(self, app_id: str) -> dict[str, Any] | None:
+        """The DSL document the app was imported from, if it was."""
+        with self._store.transaction() as s:
+            return s.scalar(select(AppRow.dsl_source).where(AppRow.id == app_id))
 
     def update(self, app_id: str, **fields: Any) -> App:
         try:
