@@ -118,7 +118,11 @@ def parse(text: str | bytes) -> DslDocument:
         raise DslError("Missing workflow data for workflow/advanced chat app")
     if mode not in GRAPH_MODES and not isinstance(data.get("model_config"), dict):
         raise DslError("Missing model_config for chat/agent-chat/completion app")
-    for dep in data.get("dependencies") or []:
-        ident = ((dep or {}).get("value") or {}).get("marketplace_plugin_unique_identifier") or dep
+    dependencies = data.get("dependencies") or []
+    if not isinstance(dependencies, list):
+        raise DslError(f"Invalid dependencies: expected a list, got {type(dependencies).__name__}")
+    for dep in dependencies:
+        value = dep.get("value") if isinstance(dep, dict) else None
+        ident = (value.get("marketplace_plugin_unique_identifier") if isinstance(value, dict) else None) or dep
         warnings.append(f"Plugin dependency kept but not installed: {ident}")
     return DslDocument(data=data, mode=mode, version=version, status=status, warnings=warnings)

@@ -4,6 +4,7 @@ becomes a DSL file that a Dify server or another Studio can read."""
 from __future__ import annotations
 
 import copy
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,6 +15,8 @@ from studio.core.atomic import atomic_write_text
 from studio.dsl.exporter import dump, export_document
 from studio.dsl.loader import GRAPH_MODES, DslDocument, DslError, ImportStatus, parse
 from studio.dsl.refs import dataset_ids, model_refs
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -75,7 +78,12 @@ class DslService:
     def _config(self, doc: DslDocument, warnings: list[str]) -> dict:
         if doc.mode in GRAPH_MODES:
             workflow = doc.data["workflow"]
-            self._runner.validate(workflow.get("graph") or {})  # ConfigError names the node
+            try:
+                self._runner.validate(workflow.get("graph") or {})  # ConfigError names the node
+            except (TypeError, ValueError, AttributeError, KeyError, IndexError) as exc:
+                # A shape the checks above did not foresee: still a clean refusal, logged for a fix.
+                log.warning("graph validation crashed on an imported DSL", exc_info=True)
+                raise DslError(f"The workflow graph could not be read: {type(exc).__name__}: {exc}") from None
             return {"workflow": workflow, "dependencies": doc.data.get("dependencies") or []}
         try:
             config = normalise_config(doc.data["model_config"])

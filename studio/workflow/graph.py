@@ -129,7 +129,7 @@ def _build_node(raw: Any, tolerant: bool) -> Node | None:
     if not isinstance(data, dict):
         raise ConfigError(f"Node {node_id!r} has no 'data' mapping")
     node_type = data.get("type")
-    cls = REGISTRY.get(node_type)
+    cls = REGISTRY.get(node_type) if isinstance(node_type, str) else None
     if cls is None:
         raise ConfigError(f"Node {node_id!r} ({data.get('title', '')}) has unknown type {node_type!r}")
     try:
