@@ -33,15 +33,7 @@ class AppService:
 
     def resolve(self, ref: str) -> App:
         """An app by id, or else by its unique name."""
-        try:
-            return self._apps.get(ref)
-        except NotFoundError:
-            app = self._apps.find_by_name(ref)
-            if app is None:
-                close = [n for n in self._apps.names() if n.casefold() == str(ref).casefold()]
-                hint = f"; did you mean {close[0]!r}?" if close else ""
-                raise NotFoundError(f"No app with id or name {ref!r}{hint}") from None
-            return app
+        return resolve_app(self._apps, ref)
 
     def create(self, name: str, mode: AppMode | str = AppMode.CHAT, *, prompt: str = "", icon: str = "🤖",
                icon_background: str = "#FFEAD5", description: str = "",
@@ -90,3 +82,16 @@ class AppService:
 
     def delete(self, app_id: str) -> None:
         self._apps.delete(app_id)
+
+
+def resolve_app(repo, ref: str) -> App:
+    """An app by id, or else by its unique name; the error suggests a name that differs only in case."""
+    try:
+        return repo.get(ref)
+    except NotFoundError:
+        app = repo.find_by_name(ref)
+        if app is None:
+            close = [n for n in repo.names() if n.casefold() == str(ref).casefold()]
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise NotFoundError(f"No app with id or name {ref!r}{hint}") from None
+        return app

@@ -15,6 +15,7 @@ from studio.core.atomic import atomic_write_text
 from studio.dsl.exporter import dump, export_document
 from studio.dsl.loader import GRAPH_MODES, DslDocument, DslError, ImportStatus, parse
 from studio.dsl.refs import dataset_ids, model_refs
+from studio.services.apps import resolve_app
 
 log = logging.getLogger(__name__)
 
@@ -89,8 +90,6 @@ class DslService:
             config = normalise_config(doc.data["model_config"])
         except StudioError as exc:
             raise DslError(f"model_config: {exc.message}") from None
-        if doc.mode == AppMode.AGENT_CHAT:
-            warnings.append("Agent apps are kept for export; running them is not supported yet")
         return config
 
     def _overwrite(self, app_ref: str, doc: DslDocument, config: dict, source: dict) -> App:
@@ -157,10 +156,7 @@ class DslService:
 
     # -- helpers ----------------------------------------------------------------------------------
     def _resolve(self, app_ref: str) -> App:
-        app = self._apps.find_by_name(app_ref)
-        if app is not None:
-            return app
-        return self._apps.get(app_ref)
+        return resolve_app(self._apps, app_ref)
 
     def _free_name(self, name: str) -> str:
         taken = self._apps.names()
