@@ -8,6 +8,7 @@ from studio.cli.interrupt import watch
 from studio.cli.output import parse_pairs, print_json
 from studio.core.cancel import CancelToken
 from studio.core.entities import AppMode, MessageStatus
+from studio.core.errors import ValidationError
 from studio.core.events import MessageFinished, MessageStarted, TextChunk
 
 
@@ -15,18 +16,23 @@ def register(sub) -> None:
     p = sub.add_parser("chat", help="send a query to an app and stream the answer")
     p.add_argument("app", metavar="APP", help="app id or name")
     p.add_argument("--query", "-q", default="", help="the user's message (optional for text generators)")
-    p.add_argument("--conversation", metavar="ID", help="continue this conversation")
+    p.add_argument("--conversation", metavar="ID", help="continue this conversation (chatbots only)")
     p.add_argument("--input", "-i", action="append", metavar="NAME=VALUE", help="an input form value (repeatable)")
     p.add_argument("--json", action="store_true",
-                   help="print one JSON object with answer, conversation_id, message_id and usage")
+                   help="print one JSON object with answer, conversation_id (chatbots only), message_id and usage")
     p.set_defaults(handler=_chat)
 
 
 def _chat(services, args) -> int:
     app = services.apps.resolve(args.app)
     inputs = parse_pairs(args.input)
+    # A text generator answers one prompt: it has no conversation to continue, so none is shown or accepted.
+    chat_like = app.mode != AppMode.COMPLETION
+    if not chat_like and args.conversation:
+        raise ValidationError(f"--conversation is for chatbots; {app.name} is a text generator, which keeps no "
+                              "conversation")
     cancel = watch(CancelToken())
-    if app.mode == AppMode.COMPLETION:
+    if not chat_like:
         events = services.chat.complete(app.id, inputs, query=args.query, cancel=cancel)
     else:
         events = services.chat.send(app.id, args.query, inputs=inputs, conversation_id=args.conversation,
@@ -39,7 +45,7 @@ def _chat(services, args) -> int:
                 sys.stdout.flush()
             elif isinstance(event, MessageFinished):
                 finished = event
-            elif isinstance(event, MessageStarted) and not args.json:
+            elif isinstance(event, MessageStarted) and chat_like and not args.json:
                 print(f"conversation {event.conversation_id}", file=sys.stderr)
     except KeyboardInterrupt:
         cancel.cancel()
@@ -55,7 +61,7 @@ def _chat(services, args) -> int:
     if args.json:
         print_json({
             "answer": msg.answer,
-            "conversation_id": msg.conversation_id,
+            **({"conversation_id": msg.conversation_id} if chat_like else {}),
             "message_id": msg.id,
             "status": msg.status.value,
             "model": msg.model_id,

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import logging
+import socket
 import threading
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from studio.core.errors import ValidationError
+from studio.core.errors import ConflictError, ValidationError
 
 log = logging.getLogger(__name__)
 DEFAULT_PORT = 5001  # Dify's API port
@@ -16,6 +18,12 @@ API_PREFERENCES: dict[str, tuple[Any, type, float | None, float | None]] = {
     "api_autostart": (0, int, 0, 1),  # 1: start the API when the Studio window opens
     "api_local_models": (0, int, 0, 1),  # 1: /v1/models also lists the raw local chat models, for any app key
 }
+
+
+def in_use_message(port: int) -> str:
+    """What the window says when another program holds the API port (often a `studio serve` left in a terminal)."""
+    return (f"Port {port} is in use by another program, perhaps a studio serve in a terminal. "
+            "Stop that program or choose another port.")
 
 
 class Server(Protocol):
@@ -55,6 +63,22 @@ class ApiAccessService:
     def url_for(port: int, host: str = "127.0.0.1") -> str:
         return f"http://{host}:{port}/v1"
 
+    def port_in_use(self, port: int, host: str = "127.0.0.1") -> bool:
+        """Whether another program holds `port`, so starting there would fail; False while this server has it.
+
+        Binds the way the server does (SO_REUSEADDR, so the leftovers of a closed server do not count) and lets go
+        at once. Only "address in use" counts: any other failure is left for start() to report."""
+        if self._server is not None and self._server.port == port:
+            return False
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((host, port))
+            except OSError as exc:
+                return exc.errno == errno.EADDRINUSE
+        return False
+
     def build(self, services, *, host: str = "127.0.0.1", port: int | None = None, **options: Any) -> Server:
         if self._factory is None:
             raise ValidationError("The API server is not available in this build of Studio")
@@ -68,6 +92,8 @@ class ApiAccessService:
                 return self._server.url
             if port is not None:
                 self._prefs.set("api_port", port)
+            if self.port_in_use(self.port):  # say who holds it (the server's own bind error stays for a race)
+                raise ConflictError(in_use_message(self.port))
             server = self.build(services, port=port)
             url = server.start()
             self._server = server

@@ -46,6 +46,41 @@ def test_create_list_chat_json(home):
         services.close()
 
 
+def short_answers(home, name: str) -> None:
+    """Cap an app's answers at a few tokens: these tests are about what is printed around the answer."""
+    services = build(Settings(home=home))
+    try:
+        app = services.apps.resolve(name)
+        cfg = dict(app.config)
+        cfg["model"] = {**cfg["model"], "completion_params": {**cfg["model"]["completion_params"], "max_tokens": 12}}
+        services.apps.update(app.id, config=cfg)
+    finally:
+        services.close()
+
+
+def test_conversation_ids_only_for_chatbots_not_text_generators(home):
+    studio(home, "apps", "create", "--name", "Writer", "--mode", "completion",
+           "--prompt", "Write one short sentence about the sea.")
+    studio(home, "apps", "create", "--name", "Geo", "--mode", "chat", "--prompt", "You are a geography tutor.")
+    short_answers(home, "Writer")
+    short_answers(home, "Geo")
+
+    text = studio(home, "chat", "Writer")
+    assert text.stdout.strip(), "the text generator answered"
+    assert "conversation" not in text.stderr.lower(), text.stderr
+    out = json.loads(studio(home, "chat", "Writer", "--query", "Go.", "--json").stdout)
+    assert "conversation_id" not in out and out["message_id"] and out["answer"]
+    refused = studio(home, "chat", "Writer", "--conversation", "abc", check=False)
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    assert "--conversation is for chatbots; Writer is a text generator" in refused.stderr
+
+    chat = studio(home, "chat", "Geo", "-q", "Capital of France?")
+    [line] = [ln for ln in chat.stderr.splitlines() if ln.startswith("conversation ")]
+    conv_id = line.split()[1]
+    out = json.loads(studio(home, "chat", "Geo", "-q", "And Spain?", "--conversation", conv_id, "--json").stdout)
+    assert out["conversation_id"] == conv_id
+
+
 def test_bad_input_gets_clear_errors_and_exit_codes(home):
     studio(home, "apps", "create", "--name", "Geo")
     proc = studio(home, "chat", "Nope", "-q", "hi", check=False)

@@ -7,15 +7,18 @@ import shutil
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import httpx
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLineEdit, QMessageBox
 
+from studio.services.api_access import in_use_message
 from studio.ui.main_window import MainWindow
 
 CTRL = Qt.KeyboardModifier.ControlModifier
+STUDIO = str(Path(sys.executable).with_name("studio"))
 WORKFLOW_YAML = """
 app: {mode: workflow, name: Echo flow, icon: "🔁", icon_background: "#E0F2FE", description: Echoes the query}
 kind: app
@@ -128,9 +131,80 @@ def test_busy_port_shows_an_error_in_the_status_line(qtbot, window, services):
         switch_on(qtbot, page, port)
     status = page.server.status
     assert not services.api_access.running and not page.server.toggle.isChecked()
-    assert f"Port {port}" in status.text() and "already in use" in status.text()
+    assert status.text() == in_use_message(port)
     assert "Traceback" not in status.text() and status.property("status") == "error"
     assert page.server.toggle.isEnabled() and page.server.port.isEnabled()
+
+
+def show_page_again(qtbot, window):
+    """Leave the page and come back with Ctrl+6, which reads the server state and probes the port again."""
+    qtbot.keyClick(window, Qt.Key.Key_5, CTRL)
+    assert window.current_page() != "api"
+    qtbot.keyClick(window, Qt.Key.Key_6, CTRL)
+    assert window.current_page() == "api"
+
+
+def test_page_says_when_another_program_holds_the_port(qtbot, window, services):
+    server = None
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))  # bound, not even listening: the server still cannot have it
+        port = taken.getsockname()[1]
+        services.settings.set("api_port", port)  # as `studio` in a terminal or an earlier session left it
+        page = open_page(qtbot, window)
+        server = page.server
+        qtbot.waitUntil(lambda: server.status.text() == in_use_message(port), timeout=10_000)
+        assert server.status.text().startswith(f"Port {port} is in use by another program")
+        assert server.status.property("status") == "error" and not server.running
+        assert server.toggle.isEnabled() and server.port.isEnabled() and not server.toggle.isChecked()
+        assert server.url.text() == f"http://127.0.0.1:{port}/v1"
+
+        qtbot.mouseClick(server.toggle, Qt.MouseButton.LeftButton)  # try anyway: the failure shows in the page
+        qtbot.waitUntil(lambda: not server.busy, timeout=15_000)
+        assert not services.api_access.running and not server.toggle.isChecked()
+        assert server.status.text() == in_use_message(port), "the switch says why, in the page"
+        assert "Traceback" not in server.status.text() and server.status.property("status") == "error"
+        assert not window.findChildren(QMessageBox)
+
+        other = free_port()  # typing a free port clears the warning
+        server.port.setValue(other)
+        server.port.editingFinished.emit()
+        qtbot.waitUntil(lambda: server.status.text() == "Stopped", timeout=10_000)
+        server.port.setValue(port)  # and typing the held one back brings it back, without a refresh
+        server.port.editingFinished.emit()
+        qtbot.waitUntil(lambda: server.status.text() == in_use_message(port), timeout=10_000)
+        qtbot.waitUntil(lambda: services.settings.get("api_port") == port, timeout=10_000)
+    show_page_again(qtbot, window)  # the other program let go
+    qtbot.waitUntil(lambda: server.status.text() == "Stopped", timeout=10_000)
+    assert server.status.property("status") == ""
+
+
+def test_a_studio_serve_in_a_terminal_is_reported_and_the_switch_works_once_it_stops(qtbot, window, services,
+                                                                                        tmp_path):
+    port = free_port()
+    services.settings.set("api_port", port)
+    env = {**os.environ, "STUDIO_HOME": str(tmp_path)}  # the same home as the window's services
+    serve = subprocess.Popen([STUDIO, "serve", "--port", str(port)], env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        assert "listening on" in serve.stdout.readline(), serve.stderr.read() if serve.poll() is not None else ""
+        page = open_page(qtbot, window)
+        server = page.server
+        qtbot.waitUntil(lambda: server.status.text() == in_use_message(port), timeout=10_000)
+        qtbot.mouseClick(server.toggle, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: not server.busy, timeout=15_000)
+        assert not server.running and server.status.text() == in_use_message(port)
+        assert "Traceback" not in server.status.text()
+    finally:
+        serve.terminate()
+        serve.communicate(timeout=30)
+    show_page_again(qtbot, window)
+    qtbot.waitUntil(lambda: server.status.text() == "Stopped", timeout=10_000)
+    qtbot.mouseClick(server.toggle, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not server.busy, timeout=15_000)
+    assert server.running and server.status.text() == f"Running at http://127.0.0.1:{port}/v1"
+    qtbot.mouseClick(server.toggle, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not server.busy, timeout=15_000)
+    assert not services.api_access.running and server.status.text() == "Stopped"
 
 
 def test_revoked_key_gets_401_and_leaves_the_table(qtbot, window, services, make_app):
@@ -221,12 +295,13 @@ def test_autostart_failure_shows_in_the_status_line_not_a_dialog(qtbot, services
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen(1)
-        services.settings.set("api_port", taken.getsockname()[1])
+        port = taken.getsockname()[1]
+        services.settings.set("api_port", port)
         win = MainWindow(services)
         qtbot.addWidget(win)
         server = win.api_page.server
         qtbot.waitUntil(lambda: bool(server.error), timeout=15_000)
-    assert "already in use" in server.status.text() and not services.api_access.running
+    assert server.status.text() == in_use_message(port) and not services.api_access.running
     assert not win.findChildren(QMessageBox)
     win.close()
 

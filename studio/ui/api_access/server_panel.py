@@ -8,6 +8,7 @@ import threading
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QCheckBox, QFormLayout, QHBoxLayout, QLineEdit, QSpinBox, QVBoxLayout, QWidget
 
+from studio.services.api_access import in_use_message
 from studio.ui.api_access.widgets import CopyButton, Switch, card
 from studio.ui.theme import label, set_role
 
@@ -26,6 +27,8 @@ class ServerPanel(QWidget):
         self.busy = False
         self.loaded = False
         self.error = ""
+        self.in_use = False  # the port field's port is held by another program (probed while stopped)
+        self._starts = 0  # counts starts and stops: a reading taken before the latest one began is stale
         self.base_url = ""
         self.saved: dict[str, int] = {}
         # Saving the port and starting (which saves it too) run on different workers; one at a time, in order.
@@ -79,17 +82,23 @@ class ServerPanel(QWidget):
 
     # -- state -------------------------------------------------------------------------------------
     def refresh(self) -> None:
-        """Read the server state and the two preferences on a worker (the port comes from the database)."""
+        """Read the server state and the two preferences on a worker (the port comes from the database); while the
+        server is stopped, also probe whether another program holds the port, as starting there would fail."""
         if self.access is None:
             self._show_unavailable()
             return
         settings, access = self.services.settings, self.access
-        self.bridge.call(lambda: {"running": access.running, "url": access.url, "port": access.port,
-                                  "autostart": int(settings.get("api_autostart")),
-                                  "local_models": int(settings.get("api_local_models"))},
-                         self._show_state, self._show_error)
 
-    def _show_state(self, state: dict) -> None:
+        def read() -> dict:
+            running, port = access.running, access.port
+            return {"running": running, "url": access.url, "port": port,
+                    "in_use": not running and access.port_in_use(port),
+                    "autostart": int(settings.get("api_autostart")),
+                    "local_models": int(settings.get("api_local_models"))}
+        starts = self._starts
+        self.bridge.call(read, lambda state: self._show_state(state, fresh=starts == self._starts), self._show_error)
+
+    def _show_state(self, state: dict, fresh: bool = True) -> None:
         self.loaded = True
         self.saved = {"api_port": state["port"], "api_autostart": state["autostart"],
                       "api_local_models": state["local_models"]}
@@ -100,7 +109,9 @@ class ServerPanel(QWidget):
             widget.blockSignals(True)
             setter(value)
             widget.blockSignals(False)
-        if not self.busy:
+        if not self.busy and fresh:
+            self.error = ""  # a fresh reading replaces what an earlier start or stop said
+            self.in_use = state["in_use"]
             self._set_running(state["running"], state["url"])
 
     def _show_unavailable(self) -> None:
@@ -119,6 +130,8 @@ class ServerPanel(QWidget):
             self._status(f"Running at {url}", "saved")
         elif self.error:
             self._status(self.error, "error")
+        elif self.in_use:
+            self._status(in_use_message(self.port.value()), "error")
         else:
             self._status("Stopped", "")
         self.state_changed.emit(running, url)
@@ -161,7 +174,9 @@ class ServerPanel(QWidget):
 
     def _begin(self, text: str) -> None:
         self.busy = True
+        self._starts += 1
         self.error = ""
+        self.in_use = False
         self.toggle.setEnabled(False)
         self.port.setEnabled(False)
         self._status(text, "")
@@ -188,9 +203,22 @@ class ServerPanel(QWidget):
 
     # -- preferences -------------------------------------------------------------------------------
     def _port_edited(self) -> None:
+        port = self.port.value()
         if not self.running and not self.busy:
-            self.url.setText(self.access.url_for(self.port.value()))
-        self._save("api_port", self.port.value())
+            self.url.setText(self.access.url_for(port))
+            self._probe(port)
+        self._save("api_port", port)
+
+    def _probe(self, port: int) -> None:
+        """Check on a worker whether another program holds `port`, and say so in the status line."""
+        access, starts = self.access, self._starts
+
+        def show(in_use: bool) -> None:
+            if self.running or self.busy or starts != self._starts or self.port.value() != port:
+                return  # the answer is stale: a start or stop came in between, or the port changed again
+            self.error, self.in_use = "", in_use
+            self._set_running(False, access.url_for(port))
+        self.bridge.call(lambda: access.port_in_use(port), show, lambda message: log.warning("probe: %s", message))
 
     def _save(self, key: str, value: int) -> None:
         if not self.loaded or self.saved.get(key) == value:
