@@ -13,7 +13,7 @@ from studio import __version__
 from studio.api import (
     conversations, datasets, errors, files, info, openai_compat, openapi, runs, workflow_logs,
 )
-from studio.api.security import MAX_BODY_BYTES, GuardMiddleware, allowed_hosts
+from studio.api.security import BODY_TIMEOUT_SECONDS, MAX_BODY_BYTES, GuardMiddleware, allowed_hosts
 from studio.api.streams import PING_SECONDS
 from studio.api.tasks import TaskRegistry
 
@@ -24,8 +24,10 @@ ROUTERS = (runs.router, info.router, conversations.router, files.router, workflo
 
 def create_app(services, *, host: str = "127.0.0.1", extra_hosts: Iterable[str] = (),
                cors_origins: Iterable[str] = (), workers: int = DEFAULT_WORKERS,
-               max_body: int = MAX_BODY_BYTES, ping_seconds: float = PING_SECONDS) -> FastAPI:
-    """An ASGI app over `services`. `workers` bounds how many requests run service code at once."""
+               max_body: int = MAX_BODY_BYTES, body_timeout: float = BODY_TIMEOUT_SECONDS,
+               ping_seconds: float = PING_SECONDS) -> FastAPI:
+    """An ASGI app over `services`. `workers` bounds how many requests run service code at once; a request body
+    must arrive within `body_timeout` seconds and weigh at most `max_body` bytes."""
     pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="studio-api")
 
     @contextlib.asynccontextmanager
@@ -48,6 +50,7 @@ def create_app(services, *, host: str = "127.0.0.1", extra_hosts: Iterable[str] 
     if origins:  # off unless configured: a web page must not read answers from a local API by default
         app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["*"],
                            allow_headers=["Authorization", "Content-Type"])
-    app.add_middleware(GuardMiddleware, hosts=allowed_hosts(host, extra_hosts), max_body=max_body)
+    app.add_middleware(GuardMiddleware, hosts=allowed_hosts(host, extra_hosts), authenticate=lambda token: app.state.services.keys.authenticate(token),
+                       max_body=max_body, body_timeout=body_timeout)
     return app
 

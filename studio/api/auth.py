@@ -8,10 +8,11 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from studio.api.errors import ApiError
+from studio.api.security import KEY_STATE, MISSING_KEY, bearer
 from studio.core.entities import ApiKey, App
 from studio.core.errors import AuthenticationError, NotFoundError
 
-MISSING = "Authorization header must be provided and start with 'Bearer'"
+MISSING = MISSING_KEY
 
 
 @dataclass(frozen=True)
@@ -23,14 +24,16 @@ class AppCaller:
 
 
 def bearer_token(request: Request) -> str:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if not token.strip() or scheme.lower() != "bearer":
+    token = bearer(request.headers.get("authorization", ""))
+    if token is None:
         raise ApiError(401, "unauthorized", MISSING)
-    return token.strip()
+    return token
 
 
 async def authenticate(request: Request) -> ApiKey:
+    checked = request.scope.get("state", {}).get(KEY_STATE)  # a request with a body was checked by the guard
+    if checked is not None:
+        return checked
     services = request.app.state.services
     return await run_in_threadpool(services.keys.authenticate, bearer_token(request))
 

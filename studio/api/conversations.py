@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from studio.api.auth import AppCaller, app_caller
 from studio.api.errors import ApiError
 from studio.api.events import message_usage, unix
+from studio.api.schemas import OptionalUser, QueryUser, RequiredQueryUser, User
 from studio.core.entities import AppMode, Conversation, Message
 
 router = APIRouter(tags=["conversations"])
@@ -27,22 +28,22 @@ class _Body(BaseModel):
 class FeedbackRequest(_Body):
     rating: Literal["like", "dislike"] | None = None
     content: str | None = Field(default=None, max_length=10_000)
-    user: str = Field(min_length=1, max_length=255)
+    user: User
 
 
 class RenameRequest(_Body):
     name: str | None = Field(default=None, max_length=255)
     auto_generate: bool = False
-    user: str | None = Field(default=None, max_length=255)
+    user: OptionalUser = None
 
 
 class DeleteRequest(_Body):
-    user: str | None = Field(default=None, max_length=255)
+    user: OptionalUser = None
 
 
 class VariableUpdate(_Body):
     value: Any = None
-    user: str | None = Field(default=None, max_length=255)
+    user: OptionalUser = None
 
 
 def _chat_only(caller: AppCaller) -> None:
@@ -82,7 +83,7 @@ def message_json(msg: Message, feedback: dict | None) -> dict[str, Any]:
 
 @router.get("/messages", summary="Messages of a conversation, newest page first")
 async def messages(caller: Caller, request: Request, conversation_id: str = Query(),
-                   first_id: str | None = None, limit: int = Query(20, ge=1, le=100), user: str | None = None):
+                   first_id: str | None = None, limit: int = Query(20, ge=1, le=100), user: QueryUser = None):
     _chat_only(caller)
     convs = request.app.state.services.conversations
 
@@ -95,7 +96,7 @@ async def messages(caller: Caller, request: Request, conversation_id: str = Quer
 
 
 @router.get("/conversations", summary="The user's conversations with this app")
-async def conversations(caller: Caller, request: Request, user: str | None = None, last_id: str | None = None,
+async def conversations(caller: Caller, request: Request, user: QueryUser = None, last_id: str | None = None,
                         limit: int = Query(20, ge=1, le=100),
                         sort_by: Literal["created_at", "-created_at", "updated_at", "-updated_at"] = "-updated_at"):
     _chat_only(caller)
@@ -140,7 +141,7 @@ async def rename_conversation(caller: Caller, request: Request, conversation_id:
 
 
 @router.get("/conversations/{conversation_id}/variables", summary="A chatflow conversation's variables")
-async def conversation_variables(caller: Caller, request: Request, conversation_id: str, user: str | None = None,
+async def conversation_variables(caller: Caller, request: Request, conversation_id: str, user: QueryUser = None,
                                  last_id: str | None = None, limit: int = Query(20, ge=1, le=100),
                                  variable_name: str | None = None):
     _chat_only(caller)
@@ -181,7 +182,7 @@ async def app_feedbacks(caller: Caller, request: Request, page: int = Query(1, g
 
 
 @router.get("/messages/{message_id}/suggested", summary="Suggested follow-up questions")
-async def suggested(caller: Caller, request: Request, message_id: str, user: str = Query(min_length=1)):
+async def suggested(caller: Caller, request: Request, message_id: str, user: RequiredQueryUser):
     _chat_only(caller)
     suggestions = request.app.state.services.suggestions
     questions = await asyncio.get_running_loop().run_in_executor(

@@ -18,6 +18,7 @@ from studio.api.datasets_shapes import (DifyRetrieval, check_technique, dataset_
                                         document_json, document_or_404, embedding_choice, in_pool, page_of,
                                         retrieval_settings, ts)
 from studio.api.errors import ApiError
+from studio.api.validation import describe
 from studio.core.entities import ApiKey
 from studio.core.knowledge import SUPPORTED_EXTENSIONS, DocumentStatus, KbDocument, ProcessRule
 
@@ -128,9 +129,16 @@ def _options(raw: Any) -> DocumentOptions:
     if raw is None:
         return DocumentOptions()
     try:
-        return DocumentOptions.model_validate(json.loads(raw) if isinstance(raw, str) else {})
-    except (ValueError, PydanticError):
+        data = json.loads(raw) if isinstance(raw, str) else {}
+    except ValueError:
         raise ApiError(400, "invalid_param", "data must be a JSON object of document options", params="data") from None
+    if not isinstance(data, dict):
+        raise ApiError(400, "invalid_param", "data must be a JSON object of document options", params="data")
+    try:
+        return DocumentOptions.model_validate(data)
+    except PydanticError as exc:
+        field, message = describe(exc.errors(), prefix="data")
+        raise ApiError(400, "invalid_param", message, params=field) from None
 
 
 async def _by_file(request: Request, dataset_id: str):

@@ -8,10 +8,11 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from fastapi import Request
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from studio.api.errors import ApiError
 from studio.api.events import unix
+from studio.api.validation import clean_text
 from studio.core.entities import ModelKind
 from studio.core.errors import NotFoundError, StudioError
 from studio.core.knowledge import (ChildChunk, Dataset, DocumentStatus, EmbeddingChoice, KbDocument, RetrievalSettings,
@@ -95,10 +96,20 @@ class _Loose(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
+class DifyVectorSetting(_Loose):
+    vector_weight: float | None = Field(default=None, ge=0.0, le=1.0)
+    embedding_provider_name: str | None = None
+    embedding_model_name: str | None = None
+
+
+class DifyKeywordSetting(_Loose):
+    keyword_weight: float | None = Field(default=None, ge=0.0, le=1.0)
+
+
 class DifyWeights(_Loose):
     weight_type: str | None = None
-    vector_setting: dict[str, Any] | None = None
-    keyword_setting: dict[str, Any] | None = None
+    vector_setting: DifyVectorSetting | None = None
+    keyword_setting: DifyKeywordSetting | None = None
 
 
 class DifyRetrieval(_Loose):
@@ -109,9 +120,9 @@ class DifyRetrieval(_Loose):
     reranking_mode: str | None = None
     reranking_model: dict[str, str | None] | None = None
     weights: DifyWeights | None = None
-    top_k: int | None = None
+    top_k: int | None = Field(default=None, ge=0, le=100)  # 0: the knowledge base's own top_k
     score_threshold_enabled: bool | None = False
-    score_threshold: float | None = None
+    score_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
     metadata_filtering_conditions: dict[str, Any] | None = None
 
 
@@ -130,8 +141,9 @@ def retrieval_settings(services, given: DifyRetrieval | None, base: RetrievalSet
     threshold = given.score_threshold if given.score_threshold_enabled else None
     try:
         settings = settings_from_dify(reranking, given.top_k or base.top_k, threshold, method, services.knowledge)
-    except StudioError as exc:
-        raise ApiError(400, "invalid_param", exc.message, params="retrieval_model") from None
+    except StudioError as exc:  # never pydantic's own wording or links
+        raise ApiError(400, "invalid_param", f"retrieval_model: {clean_text(exc.message)}",
+                       params="retrieval_model") from None
     if given.weights is None:
         settings = settings.model_copy(update={"vector_weight": base.vector_weight,
                                                "keyword_weight": base.keyword_weight})

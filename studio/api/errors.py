@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from studio.api.validation import describe
 from studio.core import errors as core
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,13 @@ DIFY_CODE = {
     core.DatabaseVersionError.code: "internal_server_error",
 }
 HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-              413: "request_too_large", 415: "unsupported_media_type", 429: "too_many_requests"}
+              408: "request_timeout", 413: "request_too_large", 415: "unsupported_media_type",
+              429: "too_many_requests", 503: "service_unavailable"}
+OPENAI_PATHS = ("/v1/chat/completions", "/v1/models")  # these answer in OpenAI's error envelope, not Dify's
+
+
+def is_openai_path(path: str) -> bool:
+    return any(path == p or path.startswith(p + "/") for p in OPENAI_PATHS)
 
 
 class ApiError(Exception):
@@ -53,11 +60,23 @@ def envelope(status: int, code: str, message: str, **extra: Any) -> dict[str, An
     return {"code": code, "message": message, "status": status, **extra}
 
 
-def error_json(status: int, code: str, message: str, headers: dict[str, str] | None = None,
+def openai_envelope(status: int, message: str, param: str | None = None, code: str | None = None) -> dict[str, Any]:
+    kind = "server_error" if status >= 500 else "invalid_request_error"
+    return {"error": {"message": message, "type": kind, "param": param, "code": code}}
+
+
+def envelope_for(path: str, status: int, code: str, message: str, **extra: Any) -> dict[str, Any]:
+    """Dify's envelope, or OpenAI's on the OpenAI-compatible paths (`params` becomes OpenAI's `param`)."""
+    if is_openai_path(path):
+        return openai_envelope(status, message, extra.get("params"), "invalid_api_key" if status == 401 else code)
+    return envelope(status, code, message, **extra)
+
+
+def error_json(status: int, code: str, message: str, headers: dict[str, str] | None = None, *, path: str = "",
                **extra: Any) -> JSONResponse:
     if status == 401:
         headers = {**(headers or {}), "WWW-Authenticate": 'Bearer realm="api"'}
-    return JSONResponse(envelope(status, code, message, **extra), status_code=status, headers=headers)
+    return JSONResponse(envelope_for(path, status, code, message, **extra), status_code=status, headers=headers)
 
 
 def from_studio_error(exc: core.StudioError) -> tuple[int, str]:
@@ -66,47 +85,36 @@ def from_studio_error(exc: core.StudioError) -> tuple[int, str]:
     return status, DIFY_CODE.get(exc.code, exc.code)
 
 
-def _validation_message(exc: RequestValidationError) -> tuple[str, str]:
-    first = (exc.errors() or [{}])[0]
-    loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path", "form", "header")]
-    field = ".".join(loc)
-    kind = first.get("type", "")
-    if kind == "json_invalid":
-        return "", "The request body is not valid JSON"
-    if kind == "missing":
-        return field, f"{field} is required"
-    msg = first.get("msg", "invalid value")
-    return field, f"{field}: {msg}" if field else msg
-
-
 def install(app: FastAPI) -> None:
     """Route every error, ours or the framework's, into the envelope."""
 
     @app.exception_handler(ApiError)
-    async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return error_json(exc.status, exc.code, exc.message, **exc.extra)
+    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return error_json(exc.status, exc.code, exc.message, path=request.url.path, **exc.extra)
 
     @app.exception_handler(core.StudioError)
-    async def _studio_error(_: Request, exc: core.StudioError) -> JSONResponse:
+    async def _studio_error(request: Request, exc: core.StudioError) -> JSONResponse:
         status, code = from_studio_error(exc)
         if status >= 500:
             log.error("request failed: %s", exc.message)
-        return error_json(status, code, exc.message)
+        return error_json(status, code, exc.message, path=request.url.path)
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        field, message = _validation_message(exc)
-        return error_json(400, "invalid_param", message, **({"params": field} if field else {}))
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        field, message = describe(exc.errors())
+        return error_json(400, "invalid_param", message, path=request.url.path, **({"params": field} if field else {}))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = HTTP_CODES.get(exc.status_code, "bad_request" if exc.status_code < 500 else "internal_server_error")
         message = exc.detail if isinstance(exc.detail, str) else json.dumps(exc.detail)
         if exc.status_code == 404 and message == "Not Found":
             message = "The requested URL was not found on the server."
-        return error_json(exc.status_code, code, message, headers=getattr(exc, "headers", None))
+        return error_json(exc.status_code, code, message, headers=getattr(exc, "headers", None),
+                          path=request.url.path)
 
     @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error in the API")  # the trace goes to the log, never to the client
-        return error_json(500, "internal_server_error", "The server met an unexpected error; see Studio's log.")
+        return error_json(500, "internal_server_error", "The server met an unexpected error; see Studio's log.",
+                          path=request.url.path)

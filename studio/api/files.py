@@ -1,4 +1,7 @@
-"""Uploads for runs: POST /files/upload (multipart) and GET /files/{id}/preview."""
+"""Uploads for runs: POST /files/upload (multipart) and GET /files/{id}/preview.
+
+An upload belongs to the app whose key uploaded it; another app's key is told it does not exist (404 file_not_found).
+"""
 
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ from studio.core.entities import UploadedFile
 router = APIRouter(tags=["files"])
 Caller = Annotated[AppCaller, Depends(app_caller)]
 DEFAULT_USER = "DEFAULT-USER"
+MAX_USER_CHARS = 255  # the upload_files.user column, and the `user` limit of the run endpoints
 
 
 def file_json(f: UploadedFile) -> dict:
@@ -30,21 +34,34 @@ UPLOAD_BODY = {"requestBody": {"required": True, "content": {"multipart/form-dat
     "properties": {"file": {"type": "string", "format": "binary"}, "user": {"type": "string"}}}}}}}
 
 
+def form_user(value: object) -> str:
+    """The form's `user` field: text of at most 255 characters without NUL; DEFAULT-USER when left out."""
+    if value is None or value == "":
+        return DEFAULT_USER
+    if not isinstance(value, str):
+        raise ApiError(400, "invalid_param", "user must be a text field, not a file", params="user")
+    if "\x00" in value:
+        raise ApiError(400, "invalid_param", "user must not contain NUL characters", params="user")
+    if len(value) > MAX_USER_CHARS:
+        raise ApiError(400, "invalid_param", f"user must be at most {MAX_USER_CHARS} characters", params="user")
+    return value
+
+
 @router.post("/files/upload", status_code=201, summary="Upload a file to use in runs", openapi_extra=UPLOAD_BODY)
 async def upload(caller: Caller, request: Request):
-    form = await request.form()
-    item = form.get("file")
-    if item is None or isinstance(item, str):
-        raise ApiError(400, "no_file_uploaded", "Please upload your file.")
-    if len(form.getlist("file")) > 1:
-        raise ApiError(400, "too_many_files", "Only one file is allowed.")
-    user = str(form.get("user") or DEFAULT_USER)
-    upload_file: UploadFile = item
-    if not upload_file.filename:
-        raise ApiError(400, "invalid_param", "The uploaded file has no name", params="file")
-    services = request.app.state.services
-    saved = await run_in_threadpool(services.files.save, upload_file.filename, upload_file.file, user=user,
-                                    mime_type=upload_file.content_type or "")
+    async with request.form() as form:  # closes the spooled temp files of the form on the way out
+        item = form.get("file")
+        if item is None or isinstance(item, str):
+            raise ApiError(400, "no_file_uploaded", "Please upload your file.")
+        if len(form.getlist("file")) > 1:
+            raise ApiError(400, "too_many_files", "Only one file is allowed.")
+        user = form_user(form.get("user"))
+        upload_file: UploadFile = item
+        if not upload_file.filename:
+            raise ApiError(400, "invalid_param", "The uploaded file has no name", params="file")
+        services = request.app.state.services
+        saved = await run_in_threadpool(services.files.save, upload_file.filename, upload_file.file, user=user,
+                                        mime_type=upload_file.content_type or "", app_id=caller.app.id)
     return file_json(saved)
 
 
@@ -52,8 +69,18 @@ async def upload(caller: Caller, request: Request):
 async def preview(caller: Caller, request: Request, file_id: str, user: str | None = None,
                   as_attachment: bool = False):
     services = request.app.state.services
-    f = await run_in_threadpool(services.files.get, file_id)
+    f = await run_in_threadpool(lambda: services.files.get_for(file_id, app_id=caller.app.id, user=user))
     if user and f.user != user:
         raise ApiError(403, "file_access_denied", "file access denied")
+    inline = not as_attachment and _safe_inline(f.mime_type)
     return FileResponse(f.path, media_type=f.mime_type, filename=f.name,
-                        content_disposition_type="attachment" if as_attachment else "inline")
+                        content_disposition_type="inline" if inline else "attachment",
+                        headers={"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox"})
+
+
+def _safe_inline(mime_type: str) -> bool:
+    """Only types a browser shows without running anything are served inline; HTML, SVG and the rest download,
+    so an uploaded page can never run script from the API's address."""
+    kind = (mime_type or "").split(";")[0].strip().lower()
+    return (kind in ("application/pdf", "text/plain") or kind.split("/")[0] in ("audio", "video")
+            or (kind.startswith("image/") and kind != "image/svg+xml"))

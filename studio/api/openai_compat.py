@@ -43,11 +43,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from studio.api.auth import AppCaller, app_caller
-from studio.api.errors import ApiError, from_studio_error
+from studio.api.errors import HTTP_CODES, ApiError, from_studio_error, openai_envelope
 from studio.api.events import unix
 from studio.api.openai_runs import Call, Outcome, Piece, start, start_local, unsupported
-from studio.api.streams import relay
-from studio.core.cancel import CancelToken
+from studio.api.schemas import OptionalUser
+from studio.api.streams import relay, run_until_done
+from studio.api.validation import describe
 from studio.core.entities import App, ChatTurn, ModelInfo, ModelKind
 from studio.core.errors import StudioError
 
@@ -66,9 +67,7 @@ class OpenAIError(Exception):
         self.status, self.message, self.param, self.code = status, message, param, code
 
 
-def error_body(status: int, message: str, param: str | None = None, code: str | None = None) -> dict[str, Any]:
-    kind = "server_error" if status >= 500 else "invalid_request_error"
-    return {"error": {"message": message, "type": kind, "param": param, "code": code}}
+error_body = openai_envelope
 
 
 def _describe(exc: Exception) -> tuple[int, str, str | None, str | None]:
@@ -81,21 +80,20 @@ def _describe(exc: Exception) -> tuple[int, str, str | None, str | None]:
         status, code = from_studio_error(exc)
         return status, exc.message, None, "invalid_api_key" if status == 401 else code
     if isinstance(exc, RequestValidationError):
-        first = (exc.errors() or [{}])[0]
-        loc = [str(p) for p in first.get("loc", ()) if p != "body"]
-        if first.get("type") == "json_invalid":
-            return 400, "The request body is not valid JSON", None, "invalid_json"
-        param = ".".join(loc) or None
-        return 400, f"{param}: {first.get('msg', 'invalid value')}" if param else first.get("msg", ""), param, None
+        param, message = describe(exc.errors())
+        invalid_json = (exc.errors() or [{}])[0].get("type") == "json_invalid"
+        return 400, message, param or None, "invalid_json" if invalid_json else None
     if isinstance(exc, StarletteHTTPException):
-        return exc.status_code, str(exc.detail), None, None
+        return exc.status_code, str(exc.detail), None, HTTP_CODES.get(exc.status_code)
     log.error("chat completion failed", exc_info=exc)
     return 500, "The server met an unexpected error; see Studio's log.", None, "internal_server_error"
 
 
 def error_response(exc: Exception) -> JSONResponse:
     status, message, param, code = _describe(exc)
-    headers = {"WWW-Authenticate": 'Bearer realm="api"'} if status == 401 else None
+    headers = dict(getattr(exc, "headers", None) or {}) if isinstance(exc, StarletteHTTPException) else {}
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="api"'
     return JSONResponse(error_body(status, message, param, code), status_code=status, headers=headers)
 
 
@@ -149,7 +147,7 @@ class ChatCompletionRequest(_Body):
     stop: str | list[str] | None = None
     seed: int | None = None
     n: int | None = 1
-    user: str | None = Field(default=None, max_length=255)
+    user: OptionalUser = None
     inputs: dict[str, Any] | None = None  # Studio's extension: the app's input form
 
 
@@ -285,21 +283,41 @@ def _model_app(caller: AppCaller, model: str) -> App:
     return app
 
 
+async def _start(request: Request, body: ChatCompletionRequest, caller: AppCaller, call: Call, cancel) -> Iterator:
+    services, pool = request.app.state.services, request.app.state.pool
+    if body.model.startswith(LOCAL):
+        model = await run_until_done(request, pool, lambda: _local_model(services, body.model), cancel)
+        return await run_until_done(request, pool, lambda: start_local(services, model.id, call, cancel), cancel)
+    app = _model_app(caller, body.model)
+    return await run_until_done(request, pool, lambda: start(services, app, call, cancel), cancel)
+
+
 @router.post("/chat/completions", summary="Chat with an app as if it were a model (OpenAI format)")
 async def chat_completions(request: Request, body: ChatCompletionRequest, caller: Caller):
-    services, pool = request.app.state.services, request.app.state.pool
-    loop = asyncio.get_running_loop()
+    pool, tasks = request.app.state.pool, request.app.state.tasks
     call = to_call(body)
-    cancel = CancelToken()
-    if body.model.startswith(LOCAL):
-        model = await loop.run_in_executor(pool, lambda: _local_model(services, body.model))
-        pieces = await loop.run_in_executor(pool, lambda: start_local(services, model.id, call, cancel))
-    else:
-        app = _model_app(caller, body.model)
-        pieces = await loop.run_in_executor(pool, lambda: start(services, app, call, cancel))
+    owner = body.model if body.model.startswith(LOCAL) else caller.app.id
+    task_id, cancel = tasks.open(owner, call.user)  # registered, so a server shutdown stops it too
+    try:
+        pieces = await _start(request, body, caller, call, cancel)
+    except BaseException:
+        tasks.close(task_id)
+        raise
     reply = Reply(body.model)
+
+    def stream() -> Iterator[dict[str, Any] | bytes]:
+        try:
+            yield from reply.stream(pieces, bool(body.stream_options and body.stream_options.include_usage))
+        finally:
+            tasks.close(task_id)
+
+    def collect() -> dict[str, Any]:
+        try:
+            return reply.collect(pieces)
+        finally:
+            tasks.close(task_id)
+
     if body.stream:
-        usage = bool(body.stream_options and body.stream_options.include_usage)
-        chunks = relay(pool, lambda: reply.stream(pieces, usage), cancel, reply.error_chunk, ping=PING)
+        chunks = relay(pool, stream, cancel, reply.error_chunk, ping=PING)
         return StreamingResponse(chunks, media_type="text/event-stream", headers=SSE_HEADERS)
-    return JSONResponse(await loop.run_in_executor(pool, lambda: reply.collect(pieces)))
+    return JSONResponse(await run_until_done(request, pool, collect, cancel))

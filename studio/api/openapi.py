@@ -8,6 +8,8 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from studio.api.errors import is_openai_path
+
 ERROR_SCHEMA = {
     "type": "object", "required": ["code", "message", "status"],
     "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "status": {"type": "integer"},
@@ -19,11 +21,11 @@ OPENAI_ERROR_SCHEMA = {
         "message": {"type": "string"}, "type": {"type": "string"}, "param": {"type": ["string", "null"]},
         "code": {"type": ["string", "null"]}}}},
 }
-OPENAI_PATHS = ("/v1/chat/completions", "/v1/models")
 ERROR_STATUSES = {"400": "Invalid request (Dify code invalid_param, not_chat_app, …)",
                   "401": "Missing or invalid API key", "403": "The key does not grant this, or a foreign Host header",
-                  "404": "Not found", "405": "Method not allowed", "413": "Body or file too large",
-                  "415": "Unsupported file type", "409": "Conflict"}
+                  "404": "Not found", "405": "Method not allowed", "408": "The request body arrived too slowly",
+                  "413": "Body or file too large", "415": "Unsupported file type", "409": "Conflict",
+                  "503": "The server is stopping"}
 STREAMING_PATHS = ("/v1/chat-messages", "/v1/completion-messages", "/v1/workflows/run", "/v1/workflows/{workflow_id}/run",
                    "/v1/chat/completions")
 # One Server-Sent Event: `data` holds a JSON event (Dify's or OpenAI's chunk), `event` is "message" or "ping".
@@ -61,7 +63,7 @@ def _rewrite(doc: dict[str, Any]) -> None:
     for schema_name in ("HTTPValidationError", "ValidationError"):
         components["schemas"].pop(schema_name, None)
     for path, item in doc.get("paths", {}).items():
-        name = "OpenAIError" if path.startswith(OPENAI_PATHS) else "ErrorEnvelope"
+        name = "OpenAIError" if is_openai_path(path) else "ErrorEnvelope"
         error = {"content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}}}
         for operation in item.values():
             responses = operation.setdefault("responses", {})

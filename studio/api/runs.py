@@ -12,7 +12,7 @@ from studio.api.auth import AppCaller, app_caller
 from studio.api.errors import ApiError
 from studio.api.events import RunContext, WorkflowFrames, chat_frames
 from studio.api.schemas import ChatRequest, CompletionRequest, ResultResponse, StopRequest, WorkflowRequest
-from studio.api.streams import error_payload, relay
+from studio.api.streams import error_payload, relay, run_until_done
 from studio.core.entities import AppMode
 
 router = APIRouter()
@@ -29,20 +29,15 @@ def _check_mode(caller: AppCaller, allowed: tuple[AppMode, ...], code: str) -> N
         raise ApiError(400, code, WRONG_MODE)
 
 
-async def _in_pool(request: Request, fn: Callable[[], Any]) -> Any:
-    import asyncio
-
-    return await asyncio.get_running_loop().run_in_executor(request.app.state.pool, fn)
-
-
 async def _respond(request: Request, caller: AppCaller, body, ctx: RunContext, start: Callable[[Any], Iterator],
                    frames: Callable[[Iterator], Iterator[dict]], blocking: Callable[[list[dict]], dict]):
-    """Validate and start the run in the pool (errors are 4xx before any byte is sent), then stream or collect."""
-    tasks = request.app.state.tasks
+    """Validate and start the run in the pool (errors are 4xx before any byte is sent), then stream or collect.
+    Either way a client that goes away cancels the run, which then ends as stopped."""
+    tasks, pool = request.app.state.tasks, request.app.state.pool
     task_id, cancel = tasks.open(caller.app.id, body.user)
     ctx.task_id = task_id
     try:
-        events = await _in_pool(request, lambda: start(cancel))
+        events = await run_until_done(request, pool, lambda: start(cancel), cancel)
     except BaseException:
         tasks.close(task_id)
         raise
@@ -55,10 +50,9 @@ async def _respond(request: Request, caller: AppCaller, body, ctx: RunContext, s
 
     if body.response_mode == "streaming":
         on_error = lambda exc: ctx.error(error_payload(exc))  # noqa: E731
-        return StreamingResponse(relay(request.app.state.pool, produce, cancel, on_error,
-                                       ping_seconds=request.app.state.ping_seconds),
+        return StreamingResponse(relay(pool, produce, cancel, on_error, ping_seconds=request.app.state.ping_seconds),
                                  media_type="text/event-stream", headers=SSE_HEADERS)
-    collected = await _in_pool(request, lambda: list(produce()))
+    collected = await run_until_done(request, pool, lambda: list(produce()), cancel)
     return JSONResponse(blocking(collected))
 
 
@@ -98,8 +92,8 @@ def _run_files(services, app, body, inputs: dict) -> tuple[dict, list]:
     from studio.services.workflows import start_variables, workflow_of
 
     graph = workflow_of(app).get("graph") or {}
-    inputs = services.files.resolve_inputs(start_variables(graph), inputs, body.user)
-    files = [services.files.to_file_value(f.model_dump(), body.user) for f in body.files or []]
+    inputs = services.files.resolve_inputs(start_variables(graph), inputs, body.user, app_id=app.id)
+    files = [services.files.to_file_value(f.model_dump(), body.user, app_id=app.id) for f in body.files or []]
     return inputs, files
 
 

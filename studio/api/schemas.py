@@ -3,9 +3,25 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from fastapi import Query
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+MAX_USER = 255  # Dify's end-user session ids are at most 255 characters
+
+
+def no_nul(value: str | None) -> str | None:
+    """A `user` is stored and shown in the logs: a NUL character there is never a real id."""
+    if value is not None and "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+User = Annotated[str, Field(min_length=1, max_length=MAX_USER), AfterValidator(no_nul)]
+OptionalUser = Annotated[str | None, Field(max_length=MAX_USER), AfterValidator(no_nul)]
+QueryUser = Annotated[str | None, Query(max_length=MAX_USER), AfterValidator(no_nul)]  # `?user=` on GET endpoints
+RequiredQueryUser = Annotated[str, Query(min_length=1, max_length=MAX_USER), AfterValidator(no_nul)]
 
 
 class _Body(BaseModel):
@@ -23,7 +39,7 @@ class _Run(_Body):
     inputs: dict[str, Any]
     files: list[FileItem] | None = None
     response_mode: Literal["blocking", "streaming"] | None = "blocking"
-    user: str = Field(min_length=1, max_length=255)
+    user: User
 
 
 class ChatRequest(_Run):
@@ -39,7 +55,7 @@ class ChatRequest(_Run):
             try:
                 uuid.UUID(value)
             except ValueError:
-                raise ValueError("conversation_id must be a valid UUID") from None
+                raise ValueError("must be a valid UUID") from None
         return value or None
 
 
@@ -53,7 +69,7 @@ class WorkflowRequest(_Run):
 
 
 class StopRequest(_Body):
-    user: str = Field(min_length=1, max_length=255)
+    user: User
 
 
 class ResultResponse(BaseModel):

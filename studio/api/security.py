@@ -1,13 +1,29 @@
-"""Transport guards that run before any route: the Host check against DNS rebinding and the request body limit."""
+"""Transport guards that run before any route: the Host check against DNS rebinding, the API key before any body
+is read, and the request body's size and time limits."""
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import json
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+
+from studio.api.errors import envelope_for
+from studio.core.errors import AuthenticationError
 
 MAX_BODY_BYTES = 16 * 1024 * 1024  # a 15 MB upload (Dify's limit) plus its multipart framing
-LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
+BODY_TIMEOUT_SECONDS = 30.0  # the whole body must arrive within this time after the headers
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+WILDCARDS = ("0.0.0.0", "::")
+MISSING_KEY = "Authorization header must be provided and start with 'Bearer'"
+KEY_STATE = "studio_api_key"  # scope["state"] entry: the key the guard checked, so the routes do not look it up again
+_TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]{1,512}=*")  # RFC 6750's b64token
 
 
 def is_loopback(host: str) -> bool:
@@ -27,57 +43,149 @@ def host_name(header: str) -> str:
     return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
 
 
-def allowed_hosts(bound: str, extra: Iterable[str] = ()) -> frozenset[str] | None:
-    """The Host names a request may carry; None means any (bound to all interfaces with no list given)."""
-    names = {n.lower() for n in extra}
-    if bound in ("0.0.0.0", "::") and not names:
+def bearer(header: str) -> str | None:
+    """The token of a well-formed `Authorization: Bearer <token>` header; None when missing or malformed."""
+    scheme, _, token = (header or "").strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not _TOKEN.fullmatch(token):
         return None
-    return frozenset(LOOPBACK_NAMES | {bound.lower()} | names)
+    return token
 
 
-async def _reply(send, status: int, code: str, message: str) -> None:
-    body = json.dumps({"code": code, "message": message, "status": status}).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+@dataclass(frozen=True)
+class HostPolicy:
+    """Which Host headers a request may carry. A page whose DNS name was rebound to this machine sends its own
+    name, so names must be listed; a bare IP address cannot be rebound, so a wildcard bind accepts any."""
+
+    names: frozenset[str]
+    any_ip: bool = False
+
+    def allows(self, host: str) -> bool:
+        if host in self.names:
+            return True
+        if self.any_ip:
+            try:
+                ipaddress.ip_address(host)
+                return True
+            except ValueError:
+                return False
+        return False
+
+    def describe(self) -> str:
+        shown = [n for n in LOOPBACK_NAMES if n in self.names] + sorted(self.names - set(LOOPBACK_NAMES))
+        return ", ".join(shown + (["any IP address"] if self.any_ip else []))
+
+
+def allowed_hosts(bound: str, extra: Iterable[str] = ()) -> HostPolicy:
+    """Localhost forms, the bound address and the `--allowed-host` names; a wildcard bind (0.0.0.0, ::) also takes
+    any IP address, since it answers on all of them."""
+    bound = bound.strip("[]").lower()
+    names = {host_name(n) for n in extra if n and n.strip()}
+    if bound not in WILDCARDS:
+        names.add(bound)
+    return HostPolicy(frozenset(names | set(LOOPBACK_NAMES)), any_ip=bound in WILDCARDS)
+
+
+class BodyTimeout(HTTPException):
+    def __init__(self, seconds: float) -> None:
+        super().__init__(408, f"The request body did not arrive within {seconds:g} seconds",
+                         headers={"Connection": "close"})
+
+
+async def reply(send, path: str, status: int, code: str, message: str, *, close: bool = False) -> None:
+    """An error answered by the guard itself, in the envelope of the path (Dify's, or OpenAI's on its paths). A body
+    left unread is discarded by the transport as it arrives, for a few seconds at most (see transport.py)."""
+    body = json.dumps(envelope_for(path, status, code, message)).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if status == 401:
+        headers.append((b"www-authenticate", b'Bearer realm="api"'))
+    if close:
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
-class GuardMiddleware:
-    """Refuses a foreign Host header (a web page that rebinds its DNS name to 127.0.0.1 must not reach the API)
-    and bodies over the limit, whether or not they announce a Content-Length."""
+def timed_receive(receive, seconds: float):
+    """`receive` that raises BodyTimeout when the body is not complete `seconds` from now (after the headers)."""
+    loop = asyncio.get_running_loop()
+    deadline, complete = loop.time() + seconds, False
 
-    def __init__(self, app, hosts: frozenset[str] | None, max_body: int = MAX_BODY_BYTES) -> None:
-        self.app, self.hosts, self.max_body = app, hosts, max_body
+    async def timed() -> dict[str, Any]:
+        nonlocal complete
+        if complete:
+            return await receive()
+        try:
+            message = await asyncio.wait_for(receive(), max(deadline - loop.time(), 0))
+        except TimeoutError:
+            raise BodyTimeout(seconds) from None
+        complete = message["type"] != "http.request" or not message.get("more_body", False)
+        return message
+    return timed
+
+
+class GuardMiddleware:
+    """Refuses a foreign Host header (a web page that rebinds its DNS name to 127.0.0.1 must not reach the API);
+    checks the API key of any request with a body before reading a byte of it; and refuses bodies over the size
+    limit (announced or not) or slower than the time limit."""
+
+    def __init__(self, app, hosts: HostPolicy, authenticate: Callable[[str], Any] | None = None,
+                 max_body: int = MAX_BODY_BYTES, body_timeout: float = BODY_TIMEOUT_SECONDS) -> None:
+        self.app, self.hosts, self.authenticate = app, hosts, authenticate
+        self.max_body, self.body_timeout = max_body, body_timeout
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        headers = dict(scope.get("headers") or [])
+        headers, path = dict(scope.get("headers") or []), scope.get("path", "")
         host = host_name(headers.get(b"host", b"").decode("latin-1"))
-        if self.hosts is not None and host not in self.hosts:
-            return await _reply(send, 403, "invalid_host", f"Host {host!r} is not allowed: use the address the API "
-                                "is bound to, or localhost")
-        length = headers.get(b"content-length")
-        if length is not None:
-            try:
-                declared = int(length)
-            except ValueError:
-                return await _reply(send, 400, "invalid_param", "Content-Length is not a number")
-            if declared > self.max_body:
-                return await _reply(send, 413, "request_too_large", self._too_large())
-            return await self.app(scope, receive, send)  # h11 stops a body at its declared length
-        # A chunked body has no length to check up front: read it (up to the limit) before the app sees it.
-        body, more = [], True
-        seen = 0
-        while more:
-            message = await receive()
-            if message["type"] != "http.request":
-                return  # the client went away
-            body.append(message.get("body", b""))
-            seen += len(body[-1])
-            if seen > self.max_body:
-                return await _reply(send, 413, "request_too_large", self._too_large())
-            more = message.get("more_body", False)
+        if not self.hosts.allows(host):
+            return await reply(send, path, 403, "invalid_host", f"Host {host!r} is not allowed: use the address "
+                               "the API is bound to or localhost, or start it with --allowed-host NAME")
+        try:
+            declared = int(headers[b"content-length"]) if b"content-length" in headers else None
+        except ValueError:
+            return await reply(send, path, 400, "invalid_param", "Content-Length is not a number")
+        chunked = b"chunked" in headers.get(b"transfer-encoding", b"").lower()
+        if (declared or chunked) and scope.get("method") != "OPTIONS":
+            refused = await self._check_key(scope, headers.get(b"authorization", b"").decode("latin-1"))
+            if refused:
+                return await reply(send, path, 401, "unauthorized", refused)
+        if declared is not None and declared > self.max_body:
+            return await reply(send, path, 413, "request_too_large", self._too_large())
+        timed = timed_receive(receive, self.body_timeout)
+        if not chunked:
+            return await self.app(scope, timed, send)  # h11 stops a body at its declared length
+        await self._buffered(scope, timed, send, path)
+
+    async def _check_key(self, scope, header: str) -> str:
+        """"" when the request's key is valid (and remembered for the routes); else why it is refused."""
+        token = bearer(header)
+        if token is None:
+            return MISSING_KEY
+        if self.authenticate is None:
+            return ""
+        try:
+            key = await run_in_threadpool(self.authenticate, token)
+        except AuthenticationError as exc:
+            return exc.message
+        scope.setdefault("state", {})[KEY_STATE] = key
+        return ""
+
+    async def _buffered(self, scope, receive, send, path: str) -> None:
+        """A chunked body has no length to check up front: read it (up to the limit, in time) before the app."""
+        body, more, seen = [], True, 0
+        try:
+            while more:
+                message = await receive()
+                if message["type"] != "http.request":
+                    return  # the client went away
+                body.append(message.get("body", b""))
+                seen += len(body[-1])
+                if seen > self.max_body:
+                    return await reply(send, path, 413, "request_too_large", self._too_large())
+                more = message.get("more_body", False)
+        except BodyTimeout as exc:
+            return await reply(send, path, 408, "request_timeout", exc.detail, close=True)
         replayed = False
 
         async def replay():

@@ -1,5 +1,6 @@
 """Server-Sent Events: a synchronous service stream runs on a worker thread; the event loop relays its frames
-with Dify's `event: ping` keep-alive, and a client that goes away cancels the run instead of leaving it running."""
+with Dify's `event: ping` keep-alive, and a client that goes away cancels the run instead of leaving it running.
+Blocking answers get the same care: `run_until_done` watches the connection while the worker runs."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import Executor
 from typing import Any
 
+from starlette.requests import Request
+
 from studio.api.errors import from_studio_error
 from studio.core.cancel import CancelToken
 from studio.core.errors import StudioError
@@ -17,6 +20,7 @@ from studio.core.errors import StudioError
 log = logging.getLogger(__name__)
 PING_SECONDS = 10.0
 PING = b"event: ping\n\n"
+DISCONNECT_POLL_SECONDS = 0.25
 _END = object()
 
 
@@ -76,3 +80,20 @@ async def relay(pool: Executor, produce: Callable[[], Iterator[dict[str, Any] | 
     finally:
         if not finished:
             cancel.cancel("the client went away")
+
+
+async def run_until_done(request: Request, pool: Executor, fn: Callable[[], Any], cancel: CancelToken,
+                         poll_seconds: float = DISCONNECT_POLL_SECONDS) -> Any:
+    """`fn()` on the worker pool, for a blocking answer. If the client disconnects meanwhile, `cancel` is set: the
+    run still ends on its thread, quickly, and stores itself as stopped instead of generating for nobody."""
+    future = asyncio.get_running_loop().run_in_executor(pool, fn)
+    try:
+        while True:
+            done, _ = await asyncio.wait({future}, timeout=poll_seconds)
+            if done:
+                return future.result()
+            if not cancel.cancelled and await request.is_disconnected():
+                cancel.cancel("the client went away")
+    except asyncio.CancelledError:  # the server is stopping: the run must not outlive it
+        cancel.cancel("the API server stopped")
+        raise

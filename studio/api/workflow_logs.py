@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from studio.api.auth import AppCaller, app_caller
 from studio.api.errors import ApiError
 from studio.api.events import unix
+from studio.api.schemas import QueryUser
 from studio.core.entities import AppMode
 from studio.core.workflow import WorkflowRun
 
@@ -41,7 +42,7 @@ async def get_run(caller: Caller, request: Request, workflow_run_id: str):
 async def logs(caller: Caller, request: Request, keyword: str = "",
                status: Literal["succeeded", "failed", "stopped", "partial-succeeded"] | None = None,
                created_at__before: datetime | None = None, created_at__after: datetime | None = None,
-               created_by_end_user_session_id: str | None = None, created_by_account: str | None = None,
+               created_by_end_user_session_id: QueryUser = None, created_by_account: str | None = None,
                page: int = Query(1, ge=1, le=99999), limit: int = Query(20, ge=1, le=100)):
     if caller.app.mode not in (AppMode.WORKFLOW, AppMode.ADVANCED_CHAT):
         raise ApiError(400, "not_workflow_app", "Please check if your app mode matches the right API route.")

@@ -81,15 +81,22 @@ class UploadRepository:
     def __init__(self, store: Store) -> None:
         self._store = store
 
-    def add(self, file: UploadedFile) -> UploadedFile:
+    def add(self, file: UploadedFile, *, app_id: str | None = None) -> UploadedFile:
+        """Record an upload; `app_id` is the app whose key uploaded it (None: no app, e.g. older uploads)."""
         with self._store.transaction() as s:
-            s.add(UploadFileRow(**file.model_dump()))
+            s.add(UploadFileRow(**file.model_dump(), app_id=app_id))
         return file
 
     def get(self, file_id: str) -> UploadedFile | None:
         with self._store.transaction() as s:
             row = s.get(UploadFileRow, file_id)
             return _upload(row) if row else None
+
+    def get_with_app(self, file_id: str) -> tuple[UploadedFile, str | None] | None:
+        """The upload and the id of the app it belongs to (None for uploads made before uploads had an app)."""
+        with self._store.transaction() as s:
+            row = s.get(UploadFileRow, file_id)
+            return (_upload(row), row.app_id) if row else None
 
 
 class FeedbackRepository:

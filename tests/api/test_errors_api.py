@@ -1,0 +1,137 @@
+"""Error messages a client can act on, over real HTTP: a body that is not a JSON object, field errors that name
+the field in plain words (no pydantic wording or links), OpenAI's envelope on OpenAI paths, and `user` limits."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.api.conftest import auth
+
+pytestmark = pytest.mark.slow
+BODY = {"inputs": {}, "query": "hi", "user": "u"}
+RUN_PATHS = ("/chat-messages", "/completion-messages", "/workflows/run")
+NOT_AN_OBJECT = [b"", b"[]", b'"text"', b"5", b"null", b"[{\"query\": \"hi\"}]"]
+UUID = "6c1e2a3b-1111-4222-8333-944455556666"
+
+
+def _plain(message: str) -> None:
+    assert "Input should" not in message and "pydantic" not in message and "[type=" not in message, message
+    assert not message.startswith(" ") and "Value error" not in message, message
+
+
+def _dify_400(r: httpx.Response, params: str | None, *words: str) -> dict:
+    assert r.status_code == 400, r.text
+    body = r.json()
+    assert body["code"] == "invalid_param" and body["status"] == 400 and body.get("params") == params, body
+    _plain(body["message"])
+    assert all(w in body["message"] for w in words), body["message"]
+    return body
+
+
+@pytest.mark.parametrize("raw", NOT_AN_OBJECT)
+def test_a_body_that_is_not_a_json_object_says_so(client, chat_key, raw):
+    headers = {**auth(chat_key), "Content-Type": "application/json"}
+    for path in RUN_PATHS:
+        body = _dify_400(client.post(path, headers=headers, content=raw), None)
+        assert body["message"] == "request body must be a JSON object", (path, raw)
+    r = client.post("/chat/completions", headers=headers, content=raw)
+    assert r.status_code == 400 and r.json()["error"]["message"] == "request body must be a JSON object"
+    assert r.json()["error"]["param"] is None
+
+
+def test_field_errors_name_the_field_in_plain_words(client, chat_key):
+    h = auth(chat_key)
+    _dify_400(client.post("/chat-messages", headers=h, json={**BODY, "inputs": "x"}), "inputs",
+              "inputs must be a JSON object")
+    _dify_400(client.post("/chat-messages", headers=h, json={**BODY, "response_mode": "fast"}), "response_mode",
+              "response_mode must be one of 'blocking' or 'streaming'")
+    _dify_400(client.post("/chat-messages", headers=h, json={**BODY, "conversation_id": "nope"}), "conversation_id",
+              "conversation_id must be a valid UUID")
+    _dify_400(client.post("/chat-messages", headers=h, json={"inputs": {}, "query": "x"}), "user", "user is required")
+    _dify_400(client.post("/chat-messages", headers=h, json={**BODY, "files": [{"type": "image"}]}),
+              "files.0.transfer_method", "files.0.transfer_method is required")
+    r = client.post("/chat/completions", headers=h, json={"model": "Helper", "messages": [{"role": "user",
+                                                                                          "content": 5}]})
+    error = r.json()["error"]
+    assert r.status_code == 400 and error["param"] == "messages.0.content"
+    assert error["message"] == "messages.0.content must be a string or a list"
+    r = client.post("/chat/completions", headers=h, json={"model": "Helper", "messages": [], "temperature": 9})
+    assert r.json()["error"]["message"] == "messages must not be empty"
+
+
+def test_405_on_openai_paths_uses_the_openai_envelope(client, chat_key):
+    for method, path in (("GET", "/chat/completions"), ("POST", "/models"), ("DELETE", "/models/Helper")):
+        r = client.request(method, path, headers=auth(chat_key))
+        assert r.status_code == 405 and r.headers["allow"], (method, path)
+        error = r.json()["error"]
+        assert error["code"] == "method_not_allowed" and error["type"] == "invalid_request_error" and error["message"]
+    dify = client.get("/chat-messages", headers=auth(chat_key))
+    assert dify.status_code == 405 and dify.json()["code"] == "method_not_allowed"
+
+
+def _user_requests(conv: str, too: str):
+    """(method, path, params, json, field) for every endpoint that takes a `user`."""
+    return [
+        ("POST", "/chat-messages", None, {**BODY, "user": too}, "user"),
+        ("POST", "/completion-messages", None, {"inputs": {}, "user": too}, "user"),
+        ("POST", "/workflows/run", None, {"inputs": {}, "user": too}, "user"),
+        ("POST", "/chat-messages/some-task/stop", None, {"user": too}, "user"),
+        ("GET", "/messages", {"conversation_id": conv, "user": too}, None, "user"),
+        ("GET", "/conversations", {"user": too}, None, "user"),
+        ("DELETE", f"/conversations/{conv}", None, {"user": too}, "user"),
+        ("POST", f"/conversations/{conv}/name", None, {"name": "n", "user": too}, "user"),
+        ("GET", f"/conversations/{conv}/variables", {"user": too}, None, "user"),
+        ("PUT", f"/conversations/{conv}/variables/v", None, {"value": "x", "user": too}, "user"),
+        ("POST", f"/messages/{conv}/feedbacks", None, {"rating": "like", "user": too}, "user"),
+        ("GET", f"/messages/{conv}/suggested", {"user": too}, None, "user"),
+        ("GET", "/workflows/logs", {"created_by_end_user_session_id": too}, None, "created_by_end_user_session_id"),
+    ]
+
+
+@pytest.mark.parametrize("too, words", [("a" * 256, ("255",)), ("al\x00ice", ("NUL",))])
+def test_user_is_capped_and_has_no_nul_everywhere(client, chat_key, too, words):
+    for method, path, params, body, field in _user_requests(UUID, too):
+        r = client.request(method, path, headers=auth(chat_key), params=params, json=body)
+        _dify_400(r, field, field, *words)
+    r = client.post("/chat/completions", headers=auth(chat_key),
+                    json={"model": "Helper", "user": too, "messages": [{"role": "user", "content": "hi"}]})
+    assert r.status_code == 400 and r.json()["error"]["param"] == "user"
+    assert all(w in r.json()["error"]["message"] for w in words)
+
+
+def test_a_user_of_255_characters_is_fine(client, chat_key):
+    user = "u" * 255
+    r = client.post("/chat-messages", headers=auth(chat_key), json={**BODY, "user": user})
+    assert r.status_code == 200, r.text
+    page = client.get("/conversations", headers=auth(chat_key), params={"user": user}).json()
+    assert [c["id"] for c in page["data"]] == [r.json()["conversation_id"]]
+
+
+@pytest.fixture
+def knowledge(api, services):
+    key = services.keys.create(None, scope="dataset")[1]
+    with httpx.Client(base_url=api, timeout=120, headers=auth(key)) as client:
+        r = client.post("/datasets", json={"name": "Errors"})
+        assert r.status_code == 200, r.text
+        yield client, r.json()["id"]
+
+
+def test_retrieval_settings_errors_are_plain_and_name_the_field(knowledge):
+    client, ds = knowledge
+    cases = [({"top_k": 500}, "retrieval_model.top_k", "retrieval_model.top_k must be at most 100"),
+             ({"top_k": "many"}, "retrieval_model.top_k", "retrieval_model.top_k must be an integer"),
+             ({"score_threshold_enabled": True, "score_threshold": 2}, "retrieval_model.score_threshold",
+              "retrieval_model.score_threshold must be at most 1"),
+             ({"weights": {"vector_setting": {"vector_weight": 3}}},
+              "retrieval_model.weights.vector_setting.vector_weight", "vector_weight must be at most 1"),
+             ({"search_method": "bogus"}, "retrieval_model", "retrieval_model: unknown search mode 'bogus'")]
+    for given, field, words in cases:
+        _dify_400(client.post(f"/datasets/{ds}/retrieve", json={"query": "q", "retrieval_model": given}), field,
+                  words)
+        _dify_400(client.patch(f"/datasets/{ds}", json={"retrieval_model": given}), field, words)
+    _dify_400(client.post("/datasets", content=b"[]", headers={"Content-Type": "application/json"}), None,
+              "request body must be a JSON object")
+    r = client.post(f"/datasets/{ds}/document/create-by-file", files={"file": ("a.txt", b"hello", "text/plain")},
+                    data={"data": '{"retrieval_model": {"top_k": 500}}'})
+    _dify_400(r, "data.retrieval_model.top_k", "data.retrieval_model.top_k must be at most 100")
