@@ -9,6 +9,7 @@ from studio.runtime.gguf_info import GGUFInspector
 from studio.runtime.llama import LlamaCppProvider
 from studio.sandbox import SandboxRunner
 from studio.services import Services
+from studio.services.agent import AgentRunner
 from studio.services.api_access import ApiAccessService
 from studio.services.apps import AppService
 from studio.services.chat import ChatService, ConversationService
@@ -24,8 +25,11 @@ from studio.services.settings import SettingsService
 from studio.services.suggestions import SuggestionService
 from studio.services.tasks import TaskRunner
 from studio.services.workflow_llm import ModelsLLM
+from studio.services.workflow_tools import BuiltinToolPort
 from studio.services.workflows import WorkflowService
 from studio.store import Store
+from studio.store.agent_thoughts import AgentThoughtRepository
+from studio.tools import ToolRegistry
 from studio.workflow.node import WorkflowLimits
 from studio.workflow.runner import WorkflowRunner
 
@@ -52,12 +56,15 @@ def build(settings: Settings | None = None) -> Services:
     tasks = TaskRunner()
     embedders = EmbedderPool(models, settings.cache_dir, lambda: prefs.get("n_threads") or settings.n_threads)
     knowledge = KnowledgeService(repos, settings.lancedb_dir, embedders, tasks)
+    tool_registry = ToolRegistry.builtin()
     runner = WorkflowRunner(limits=workflow_limits(prefs), llm=ModelsLLM(models, provider), code=sandbox,
-                            knowledge=KnowledgePortAdapter(knowledge), files_dir=str(settings.home / "files"))
+                            knowledge=KnowledgePortAdapter(knowledge), tools=BuiltinToolPort(tool_registry),
+                            files_dir=str(settings.home / "files"))
     prefs.listeners.append(lambda key, value: _apply_workflow_limit(runner, prefs, key))
     return Services(
         apps=apps,
-        chat=ChatService(repos, apps, models, provider, knowledge),
+        chat=ChatService(repos, apps, models, provider, knowledge,
+                         agent=AgentRunner(repos, provider, tool_registry, AgentThoughtRepository(store))),
         conversations=ConversationService(repos),
         models=models,
         settings=prefs,

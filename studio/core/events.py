@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
 from studio.core.entities import Message
 
@@ -35,4 +37,23 @@ class MessageFinished:
         return (self.message.answer_tokens - 1) / (gen_ms / 1000.0)
 
 
-ChatEvent = MessageStarted | TextChunk | MessageFinished
+@dataclass(frozen=True, slots=True)
+class AgentThought:
+    """One step of an agent answer, as stored and as Dify's `agent_thought` event carries it: `tool` names the
+    tool called ("" for the step that answers), `tool_input` and `observation` are JSON text keyed by that tool
+    name (Dify's shape), `tool_labels` maps the tool name to its labels."""
+
+    id: str
+    message_id: str
+    position: int  # 1-based
+    thought: str = ""
+    tool: str = ""
+    tool_input: str = ""
+    observation: str = ""
+    tool_labels: dict[str, Any] = field(default_factory=dict)
+    message_files: list[str] = field(default_factory=list)
+    tokens: int = 0
+    created_at: datetime | None = None
+
+
+ChatEvent = MessageStarted | TextChunk | AgentThought | MessageFinished

@@ -44,21 +44,20 @@ class _Run:
 
 
 class ChatService:
-    def __init__(self, repos, apps, models, provider, knowledge=None) -> None:
+    def __init__(self, repos, apps, models, provider, knowledge=None, agent=None) -> None:
         self._conversations = repos.conversations
         self._messages = repos.messages
         self._apps = apps
         self._models = models
         self._provider = provider
         self._knowledge = knowledge  # KnowledgeService, for apps with attached knowledge bases
+        self.agent = agent  # AgentRunner (services/agent.py): runs agent-chat apps
 
     def send(self, app_ref: str, query: str, *, inputs: dict[str, Any] | None = None,
              conversation_id: str | None = None, user: str = "",
              cancel: CancelToken | None = None) -> Iterator[ChatEvent]:
         """One chat turn. Validation happens before the first event; the rest streams."""
-        app = self._apps.resolve(app_ref)
-        if app.mode != AppMode.CHAT:
-            raise ValidationError(f"{app.name} is {with_article(app.mode.value)} app, not a chat app")
+        app = self._chat_app(app_ref)
         query = self._check_query(query, required=True)
         cfg = parse_config(app.config)
         model = self._models.resolve_chat_model(cfg.model.name)
@@ -77,7 +76,7 @@ class ChatService:
         run = _Run(app=app, conversation=conv, title=query, user=user, query=query, inputs=inputs, model=model,
                    turns=turns, params=cfg.generation_params(), keep_first=1 if system else 0,
                    resources=tuple(resources))
-        return self._generate(run, cancel)
+        return self._dispatch(run, cancel)
 
     def send_turns(self, app_ref: str, turns: list[ChatTurn], *, inputs: dict[str, Any] | None = None,
                    user: str = "", overrides: dict[str, Any] | None = None,
@@ -85,9 +84,7 @@ class ChatService:
         """One chat turn over a history the client holds (OpenAI's `messages`, see `split_turns`). `overrides`
         replace the app's generation params for this call only. The turn is stored like any other: in the
         conversation whose stored answers are exactly that history, else in a new one."""
-        app = self._apps.resolve(app_ref)
-        if app.mode != AppMode.CHAT:
-            raise ValidationError(f"{app.name} is {with_article(app.mode.value)} app, not a chat app")
+        app = self._chat_app(app_ref)
         extra_system, history, query = split_turns(turns)
         query = self._check_query(query, required=True)
         cfg = parse_config(app.config)
@@ -102,7 +99,7 @@ class ChatService:
         run = _Run(app=app, conversation=conv, title=query, user=user, query=query, inputs=inputs, model=model,
                    turns=prompt, params=cfg.generation_params().model_copy(update=overrides or {}),
                    keep_first=1 if system else 0, resources=tuple(resources))
-        return self._generate(run, cancel)
+        return self._dispatch(run, cancel)
 
     def find_conversation(self, app_id: str, history: list[ChatTurn], user: str) -> Conversation | None:
         """This user's conversation of the app whose answered messages are exactly `history` (user, assistant,
@@ -145,6 +142,18 @@ class ChatService:
         return self._generate(run, cancel)
 
     # -- internals -------------------------------------------------------------------------------
+    def _chat_app(self, app_ref: str) -> App:
+        """A chat app, or an agent app when the agent runner is wired (agents chat too)."""
+        app = self._apps.resolve(app_ref)
+        if app.mode != AppMode.CHAT and not (app.mode == AppMode.AGENT_CHAT and self.agent is not None):
+            raise ValidationError(f"{app.name} is {with_article(app.mode.value)} app, not a chat app")
+        return app
+
+    def _dispatch(self, run: _Run, cancel: CancelToken) -> Iterator[ChatEvent]:
+        if run.app.mode == AppMode.AGENT_CHAT:
+            return self.agent.run(run, self.agent.plan(run.app), cancel)  # the plan checks the tools first
+        return self._generate(run, cancel)
+
     @staticmethod
     def _check_query(query: str | None, *, required: bool) -> str:
         if query is not None and not isinstance(query, str):
