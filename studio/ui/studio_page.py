@@ -1,4 +1,5 @@
-"""The Studio page: the app list with create, import, rename, duplicate and delete, and the open app's page."""
+"""The Studio page: the app list with create, import, export, rename, duplicate and delete, and the open app's
+page."""
 
 from __future__ import annotations
 
@@ -15,6 +16,10 @@ from studio.core.errors import StudioError
 from studio.services.workflows import GRAPH_MODES
 from studio.ui.app_cards import APP_ROLE, AppGrid
 from studio.ui.app_dialog import AppDialog
+from studio.ui.dsl.app_menu import DUPLICATE_KEYS, EXPORT_KEYS
+from studio.ui.dsl.drop_overlay import DropOverlay
+from studio.ui.dsl.exporter import DslExporter
+from studio.ui.dsl.toast import Toast
 from studio.ui.editor.app_editor import AppEditor
 from studio.ui.icons import icon
 from studio.ui.theme import button, label
@@ -28,6 +33,7 @@ class StudioPage(QStackedWidget):
     """Index 0 is the app list; index 1 the editor of one app."""
 
     title_changed = Signal(str)
+    duplicated = Signal(object)  # the new App, once it is listed and open
 
     def __init__(self, services, bridge, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -36,9 +42,13 @@ class StudioPage(QStackedWidget):
         self.dialog: QWidget | None = None  # the open create/rename/delete dialog, if any
         self.importer = DslImporter(services, bridge, self)
         self.importer.imported.connect(self._imported)
+        self.toast = Toast(self)
+        self.exporter = DslExporter(services, bridge, self, self.toast)
         self.list_page = self._build_list()
         self.addWidget(self.list_page)
-        DslDropFilter(self.importer, [self.list_page, self.grid, self.grid.viewport()])
+        self.drop_overlay = DropOverlay(self.grid)
+        DslDropFilter(self.importer, [self.list_page, self.grid, self.grid.viewport()], self.drop_overlay.set_active)
+        self._add_page_actions()
         self.refresh()
 
     # -- the list ----------------------------------------------------------------------------------
@@ -62,7 +72,10 @@ class StudioPage(QStackedWidget):
         self.import_button.setMenu(import_menu)
         self.open_button, self.rename_button = button("Open"), button("Rename")
         self.duplicate_button, self.delete_button = button("Duplicate"), button("Delete", danger=True)
+        self.export_button = button("Export DSL…", tip="Save the app as a Dify DSL file (Ctrl+Shift+E)")
+        self.duplicate_button.setToolTip("Make a copy of the app and open it (Ctrl+D)")
         self.open_button.clicked.connect(lambda: self._with_current(self.open_app))
+        self.export_button.clicked.connect(lambda: self._with_current(self.export_app))
         self.rename_button.clicked.connect(lambda: self._with_current(self.rename_app))
         self.duplicate_button.clicked.connect(lambda: self._with_current(self.duplicate_app))
         self.delete_button.clicked.connect(lambda: self._with_current(self.delete_app))
@@ -87,7 +100,7 @@ class StudioPage(QStackedWidget):
         header.addWidget(self.import_button)
         header.addWidget(self.create_button)
         actions = QHBoxLayout()
-        for b in (self.open_button, self.rename_button, self.duplicate_button, self.delete_button):
+        for b in self._list_buttons():
             actions.addWidget(b)
         actions.addStretch(1)
         actions.addWidget(label("Double-click a card to open it; right-click for more.", "hint"))
@@ -103,7 +116,7 @@ class StudioPage(QStackedWidget):
     def _add_list_actions(self, page: QWidget) -> None:
         for keys, slot in ((QKeySequence(Qt.Key.Key_F2), self.rename_app),
                            (QKeySequence(QKeySequence.StandardKey.Delete), self.delete_app),
-                           (QKeySequence("Ctrl+D"), self.duplicate_app)):
+                           (DUPLICATE_KEYS, self.duplicate_app)):
             action = QAction(page)
             action.setShortcut(keys)
             action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
@@ -114,6 +127,15 @@ class StudioPage(QStackedWidget):
         import_file.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         import_file.triggered.connect(self.importer.choose_file)
         page.addAction(import_file)
+
+    def _add_page_actions(self) -> None:
+        """Ctrl+Shift+E works on the list (the selected app) and in an open app; hidden pages' shortcuts never
+        fire, so it is window-wide only while Studio shows."""
+        export = QAction(self)
+        export.setShortcut(EXPORT_KEYS)
+        export.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        export.triggered.connect(self.export_current)
+        self.addAction(export)
 
     def refresh(self, select_id: str | None = None) -> None:
         """Listing apps is one quick indexed query, so it runs here rather than on a worker."""
@@ -131,8 +153,11 @@ class StudioPage(QStackedWidget):
 
     def _update_buttons(self) -> None:
         has = self.grid.current_app() is not None
-        for b in (self.open_button, self.rename_button, self.duplicate_button, self.delete_button):
+        for b in self._list_buttons():
             b.setEnabled(has)
+
+    def _list_buttons(self) -> tuple:
+        return self.open_button, self.rename_button, self.duplicate_button, self.export_button, self.delete_button
 
     def _with_current(self, action) -> None:
         app = self.grid.current_app()
@@ -153,7 +178,8 @@ class StudioPage(QStackedWidget):
         menu = QMenu(self)
         menu.addAction("Open", lambda: self.open_app(app))
         menu.addAction("Rename…", lambda: self.rename_app(app))
-        menu.addAction("Duplicate", lambda: self.duplicate_app(app))
+        menu.addAction("Duplicate", lambda: self.duplicate_app(app)).setShortcut(DUPLICATE_KEYS)
+        menu.addAction("Export DSL…", lambda: self.export_app(app)).setShortcut(EXPORT_KEYS)
         menu.addSeparator()
         menu.addAction("Delete…", lambda: self.delete_app(app))
         menu.popup(self.grid.viewport().mapToGlobal(pos))
@@ -203,14 +229,42 @@ class StudioPage(QStackedWidget):
             self._warn("Could not rename the app", exc.message)
         self.refresh(select_id=app.id)
 
-    def duplicate_app(self, app: App) -> App | None:
+    def duplicate_app(self, app: App) -> None:
+        """Dify's way (export, then import as "<name> (2)"), on a worker; the copy then opens."""
+        self._save_open_app(app)
+        dsl, app_id = self.services.dsl, app.id
+        self.bridge.call(lambda: dsl.duplicate(app_id), self._duplicated,
+                         lambda message: self._warn("Could not duplicate the app", message))
+
+    def _duplicated(self, result) -> None:
+        self.search.clear()
+        self.refresh(select_id=result.app.id)
+        if self.open_app(result.app) is not None:
+            self.toast.show_message(f"Duplicated as “{result.app.name}”")
+        self.duplicated.emit(result.app)
+
+    def export_app(self, app: App) -> QWidget:
+        """The secrets question or the save dialog, whichever comes first; pending edits are saved before."""
+        self._save_open_app(app)
         try:
-            copy = self.services.apps.duplicate(app.id)
+            app = self.services.apps.get(app.id)  # the card may be stale; the export reads the stored app
         except StudioError as exc:
-            self._warn("Could not duplicate the app", exc.message)
-            return None
-        self.refresh(select_id=copy.id)
-        return copy
+            self._warn("Could not export the app", exc.message)
+            return self.dialog
+        return self.exporter.export_app(app)
+
+    def export_current(self) -> None:
+        """Ctrl+Shift+E: the open app, else the selected card."""
+        if self.editor is not None and self.currentWidget() is self.editor:
+            self.export_app(self.editor.app)
+        elif self.grid.current_app() is not None:
+            self.export_app(self.grid.current_app())
+        else:
+            self.toast.show_message("Select an app to export first")
+
+    def _save_open_app(self, app: App) -> None:
+        if self.editor is not None and self.editor.app.id == app.id and hasattr(self.editor, "save_now"):
+            self.editor.save_now()
 
     def delete_app(self, app: App) -> QMessageBox:
         box = QMessageBox(QMessageBox.Icon.Warning, "Delete app",
@@ -233,6 +287,8 @@ class StudioPage(QStackedWidget):
     def _imported(self, result) -> None:
         self.search.clear()  # the new card must not hide behind a search
         self.refresh(select_id=result.app.id)
+        if not result.warnings:  # warnings come in the importer's own dialog
+            self.toast.show_message(f"Imported “{result.app.name}”")
 
     def _show_dialog(self, dialog):
         # open(), not exec(): the window stays responsive and tests can drive the dialog.
@@ -259,6 +315,8 @@ class StudioPage(QStackedWidget):
         self.editor = page_type(self.services, self.bridge, app, self)
         self.editor.back_requested.connect(self.close_editor)
         self.editor.info_requested.connect(lambda: self.edit_app_info(self.editor.app))
+        self.editor.export_requested.connect(lambda: self.export_app(self.editor.app))
+        self.editor.duplicate_requested.connect(lambda: self.duplicate_app(self.editor.app))
         self.addWidget(self.editor)
         self.setCurrentWidget(self.editor)
         self.title_changed.emit(app.name)

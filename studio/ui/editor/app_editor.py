@@ -1,4 +1,5 @@
-"""The app editor page: header, the config form with one undo history and debounced auto-save, and Debug & Preview."""
+"""The app editor page: header with the app menu, a problems banner, the config form with one undo history and
+debounced auto-save, and Debug & Preview."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from studio.core.entities import MODE_LABELS, App, AppMode
 from studio.core.errors import ModelError, StudioError
 from studio.ui.debug.chat_panel import ChatPanel
 from studio.ui.debug.completion_panel import CompletionPanel
+from studio.ui.dsl.app_menu import app_menu_button
+from studio.ui.dsl.problems import EDITOR_HINT, ProblemsBanner
 from studio.ui.editor.config_form import ConfigForm
 from studio.ui.icons import icon
 from studio.ui.theme import AppIcon, back_button, button, label, set_role
@@ -55,6 +58,8 @@ class ConfigCommand(QUndoCommand):
 class AppEditor(QWidget):
     back_requested = Signal()
     info_requested = Signal()
+    export_requested = Signal()
+    duplicate_requested = Signal()
     saved = Signal(object)  # the App as stored
 
     def __init__(self, services, bridge, app: App, parent: QWidget | None = None) -> None:
@@ -75,6 +80,10 @@ class AppEditor(QWidget):
         self.form.redo_requested.connect(self.undo_stack.redo)
         panel_type = ChatPanel if app.mode == AppMode.CHAT else CompletionPanel
         self.debug = panel_type(services, bridge, app, before_run=self.save_now)
+        self.problems = ProblemsBanner(services, bridge, app.id, EDITOR_HINT)
+        self.problems.watch(self)
+        self.saved.connect(self.problems.check)  # a replacement model clears the banner as soon as it is saved
+        self.problems.on_fix(self.focus_model)
         self._build()
         self._add_actions()
         self._set_status("saved", "Saved")
@@ -91,7 +100,8 @@ class AppEditor(QWidget):
         self.splitter.setStretchFactor(1, 6)
         body = QVBoxLayout()
         body.setContentsMargins(12, 12, 12, 12)
-        body.addWidget(self.splitter)
+        body.addWidget(self.problems)
+        body.addWidget(self.splitter, 1)
         column = QVBoxLayout(self)
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(0)
@@ -118,7 +128,9 @@ class AppEditor(QWidget):
         self.undo_stack.canRedoChanged.connect(self.redo_button.setEnabled)
         self.undo_button.setEnabled(False)
         self.redo_button.setEnabled(False)
-        for w in (back, self.icon, self.name_label, self.mode_label, info):
+        self.app_menu = app_menu_button(self, info=self.info_requested.emit,
+                                        duplicate=self.duplicate_requested.emit, export=self.export_requested.emit)
+        for w in (back, self.icon, self.name_label, self.mode_label, info, self.app_menu):
             row.addWidget(w)
         row.addStretch(1)
         for w in (self.status, self.undo_button, self.redo_button):
@@ -140,6 +152,7 @@ class AppEditor(QWidget):
         scroll.setWidgetResizable(True)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(self.form)
+        self.form_scroll = scroll
         scroll.viewport().setAutoFillBackground(False)
         column = QVBoxLayout(panel)
         column.setContentsMargins(14, 14, 8, 14)
@@ -161,6 +174,11 @@ class AppEditor(QWidget):
         add([QKeySequence("Ctrl+Shift+Z"), QKeySequence(QKeySequence.StandardKey.Redo)], self.undo_stack.redo)
         add([QKeySequence(Qt.Key.Key_Escape)], self.debug.stop)
         add([QKeySequence(QKeySequence.StandardKey.Save)], self.save_now)
+
+    def focus_model(self) -> None:
+        """The problems banner's "Choose a model": bring the picker into view with the cursor on it."""
+        self.form_scroll.ensureWidgetVisible(self.form.model.model)
+        self.form.model.model.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def set_app_info(self, app: App) -> None:
         self.app = app

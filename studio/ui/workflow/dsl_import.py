@@ -173,11 +173,13 @@ class DslImporter(QObject):
 
 
 class DslDropFilter(QObject):
-    """Lets .yml files be dropped on the widgets it watches (the Studio page and its app grid)."""
+    """Lets .yml files be dropped on the widgets it watches (the Studio page and its app grid); `on_hover(bool)`
+    is told when such a drag comes and goes, so the page can highlight where it will land."""
 
-    def __init__(self, importer: DslImporter, widgets: list[QWidget]) -> None:
+    def __init__(self, importer: DslImporter, widgets: list[QWidget], on_hover=None) -> None:
         super().__init__(importer)
         self.importer = importer
+        self.on_hover = on_hover or (lambda _active: None)
         for widget in widgets:
             widget.setAcceptDrops(True)
             widget.installEventFilter(self)
@@ -187,8 +189,12 @@ class DslDropFilter(QObject):
         if kind in (QEvent.Type.DragEnter, QEvent.Type.DragMove):
             if dropped_files(event):
                 event.acceptProposedAction()
+                self.on_hover(True)
                 return True
+        elif kind == QEvent.Type.DragLeave:
+            self.on_hover(False)
         elif kind == QEvent.Type.Drop:
+            self.on_hover(False)
             files = dropped_files(event)
             if files:
                 event.acceptProposedAction()

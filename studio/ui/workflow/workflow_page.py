@@ -1,4 +1,5 @@
-"""The page of a Workflow or Chatflow app: the graph overview, Debug & Preview, the live trace and run history."""
+"""The page of a Workflow or Chatflow app: the app menu, problems banner, graph overview, Debug & Preview, the live
+trace and run history."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from studio.core.entities import MODE_LABELS, App, AppMode
 from studio.core.errors import StudioError
 from studio.core.workflow import WorkflowFinished, WorkflowRun
 from studio.services.workflows import workflow_of
+from studio.ui.dsl.app_menu import app_menu_button
+from studio.ui.dsl.problems import GRAPH_HINT, ProblemsBanner
 from studio.ui.formatting import when
 from studio.ui.theme import AppIcon, back_button, button, label
 from studio.ui.workflow.chatflow_panel import ChatflowPanel
@@ -30,6 +33,8 @@ class WorkflowPage(QWidget):
 
     back_requested = Signal()
     info_requested = Signal()
+    export_requested = Signal()
+    duplicate_requested = Signal()
     history_loaded = Signal()
     past_run_shown = Signal(str)  # run id
 
@@ -49,6 +54,8 @@ class WorkflowPage(QWidget):
         self.debug = panel_type(services, bridge, app)
         self.tracing = self._tracing_tab()
         self.debug.tabs.addTab(self.tracing, "Tracing")
+        self.problems = ProblemsBanner(services, bridge, app.id, GRAPH_HINT)
+        self.problems.watch(self)
         self._build()
         self._connect()
         self._load_outline()
@@ -65,7 +72,8 @@ class WorkflowPage(QWidget):
         self.splitter.setSizes([480, 720])
         body = QVBoxLayout()
         body.setContentsMargins(12, 12, 12, 12)
-        body.addWidget(self.splitter)
+        body.addWidget(self.problems)
+        body.addWidget(self.splitter, 1)
         column = QVBoxLayout(self)
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(0)
@@ -84,7 +92,9 @@ class WorkflowPage(QWidget):
         info.clicked.connect(self.info_requested)
         row = QHBoxLayout(header)
         row.setContentsMargins(12, 8, 16, 8)
-        for w in (back, self.icon, self.name_label, mode, info):
+        self.app_menu = app_menu_button(self, info=self.info_requested.emit,
+                                        duplicate=self.duplicate_requested.emit, export=self.export_requested.emit)
+        for w in (back, self.icon, self.name_label, mode, info, self.app_menu):
             row.addWidget(w)
         row.addStretch(1)
         row.addWidget(label("The graph is read-only here; edit it in Dify and import the DSL again.", "hint"))
