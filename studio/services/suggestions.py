@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 
 from studio.core.app_config import parse_config
 from studio.core.cancel import CancelToken
@@ -14,7 +15,9 @@ from studio.core.errors import NotFoundError, ValidationError
 log = logging.getLogger(__name__)
 INSTRUCTION = ("Predict the three questions the user is most likely to ask next, given the conversation below. "
                "Keep each question short and in the user's language. Reply with a JSON array of three strings.")
-SCHEMA = {"type": "array", "items": {"type": "string", "minLength": 2, "maxLength": 120}, "minItems": 3, "maxItems": 3}
+# Three strings of at most 80 characters fit in MAX_TOKENS even at one token a character, so the array closes.
+SCHEMA = {"type": "array", "items": {"type": "string", "minLength": 2, "maxLength": 80}, "minItems": 3, "maxItems": 3}
+MAX_TOKENS = 256
 HISTORY_TURNS = 3
 
 
@@ -48,7 +51,7 @@ class SuggestionService:
         transcript = "\n".join(f"user: {m.query}\nassistant: {m.answer}" for m in past)
         model = self._model(app)
         turns = [ChatTurn(role="system", content=INSTRUCTION), ChatTurn(role="user", content=transcript)]
-        params = GenerationParams(temperature=0.0, max_tokens=160, json_schema=SCHEMA)
+        params = GenerationParams(temperature=0.0, max_tokens=MAX_TOKENS, json_schema=SCHEMA)
         text = "".join(c.text for c in self._provider.stream_chat(model, turns, params, CancelToken()) if not c.done)
         return _questions(text)
 
@@ -58,10 +61,21 @@ class SuggestionService:
         return self._models.default_chat_model()
 
 
+_QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"')
+
+
 def _questions(text: str) -> list[str]:
     try:
         items = json.loads(text)
-    except json.JSONDecodeError:
-        log.warning("suggested questions: the model's output was not JSON: %.80r", text)
-        return []
+    except json.JSONDecodeError:  # cut off (cancelled, or the token cap): keep the questions that were finished
+        items = [q for q in map(_unquote, _QUOTED.findall(text)) if q]
+        if not items:
+            log.warning("suggested questions: the model's output was not JSON: %.80r", text)
     return [q.strip() for q in items if isinstance(q, str) and q.strip()][:3] if isinstance(items, list) else []
+
+
+def _unquote(body: str) -> str:
+    try:
+        return json.loads(f'"{body}"')
+    except json.JSONDecodeError:
+        return ""
