@@ -80,10 +80,13 @@ def test_app_list_create_rename_duplicate_delete(qtbot, window, services):
 
     page._context_menu(page.grid.visualItemRect(page.grid.item(0)).center())
     duplicate = next(a for a in page.context_menu.actions() if a.text() == "Duplicate")
-    duplicate.trigger()
-    assert sorted(a.name for a in services.apps.list()) == ["Office helper", "Office helper (copy)"]
+    with qtbot.waitSignal(page.duplicated, timeout=10_000):  # an export imported again, on a worker
+        duplicate.trigger()
+    assert sorted(a.name for a in services.apps.list()) == ["Office helper", "Office helper (2)"]
+    assert page.editor is not None and page.editor.app.name == "Office helper (2)"  # the copy opens
+    qtbot.keyClick(window, Qt.Key.Key_W, CTRL)
 
-    copy = next(a for a in page.grid.apps() if a.name.endswith("(copy)"))
+    copy = next(a for a in page.grid.apps() if a.name.endswith("(2)"))
     page.grid.setCurrentItem(page.grid.item_for(copy.id))
     qtbot.mouseClick(page.delete_button, Qt.MouseButton.LeftButton)
     box: QMessageBox = page.dialog
