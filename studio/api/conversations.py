@@ -12,9 +12,10 @@ from starlette.concurrency import run_in_threadpool
 
 from studio.api.auth import AppCaller, app_caller
 from studio.api.errors import ApiError
-from studio.api.events import message_usage, unix
+from studio.api.events import message_usage, thought_fields, unix
 from studio.api.schemas import OptionalUser, QueryUser, RequiredQueryUser, User
 from studio.core.entities import AppMode, Conversation, Message
+from studio.core.events import AgentThought
 
 router = APIRouter(tags=["conversations"])
 Caller = Annotated[AppCaller, Depends(app_caller)]
@@ -71,12 +72,19 @@ def conversation_json(conv: Conversation) -> dict[str, Any]:
             "created_at": _ts(conv.created_at), "updated_at": _ts(conv.updated_at)}
 
 
-def message_json(msg: Message, feedback: dict | None) -> dict[str, Any]:
+def thought_json(thought: AgentThought) -> dict[str, Any]:
+    """Dify's `agent_thoughts` item of a stored message (`fields/message_fields.py`)."""
+    return {**thought_fields(thought), "chain_id": None, "message_id": thought.message_id,
+            "created_at": _ts(thought.created_at), "files": list(thought.message_files)}
+
+
+def message_json(msg: Message, feedback: dict | None, thoughts: list[AgentThought] | None = None) -> dict[str, Any]:
     resources = [{**r, "message_id": msg.id} for r in msg.retriever_resources]
     return {"id": msg.id, "conversation_id": msg.conversation_id, "parent_message_id": None, "inputs": msg.inputs,
             "query": msg.query, "answer": msg.answer,
             "feedback": {"rating": feedback["rating"]} if feedback else None,
-            "retriever_resources": resources, "created_at": _ts(msg.created_at), "agent_thoughts": [],
+            "retriever_resources": resources, "created_at": _ts(msg.created_at),
+            "agent_thoughts": [thought_json(t) for t in thoughts or []],
             "message_files": [], "status": msg.status.value, "error": msg.error or None,
             "metadata": {"usage": message_usage(msg)}}
 
@@ -85,13 +93,17 @@ def message_json(msg: Message, feedback: dict | None) -> dict[str, Any]:
 async def messages(caller: Caller, request: Request, conversation_id: str = Query(),
                    first_id: str | None = None, limit: int = Query(20, ge=1, le=100), user: QueryUser = None):
     _chat_only(caller)
-    convs = request.app.state.services.conversations
+    services = request.app.state.services
+    convs = services.conversations
 
     def load():
         conv = convs.get_for(caller.app.id, conversation_id, user or DEFAULT_USER)
         page, has_more = convs.message_page(conv.id, first_id=first_id or None, limit=limit)
-        feedback = convs.feedbacks([m.id for m in page])
-        return {"limit": limit, "has_more": has_more, "data": [message_json(m, feedback.get(m.id)) for m in page]}
+        ids = [m.id for m in page]
+        feedback = convs.feedbacks(ids)
+        thoughts = services.chat.agent_thoughts(ids) if caller.app.mode == AppMode.AGENT_CHAT else {}
+        return {"limit": limit, "has_more": has_more,
+                "data": [message_json(m, feedback.get(m.id), thoughts.get(m.id, [])) for m in page]}
     return await run_in_threadpool(load)
 
 

@@ -10,13 +10,14 @@ from datetime import datetime, timezone
 from typing import Any
 
 from studio.core.entities import Message, MessageStatus
-from studio.core.events import MessageFinished, MessageStarted, TextChunk
+from studio.core.events import AgentThought, MessageFinished, MessageStarted, TextChunk
 from studio.core.workflow import (
     ContainerNext, NodeFinished, NodeRetry, NodeStarted, WorkflowFinished, WorkflowStarted, WorkflowText,
 )
 from studio.services.citations import resources_from_node_items
 
 CONTAINERS = ("iteration", "loop")
+AGENT_MODE = "agent-chat"
 
 
 def now() -> int:
@@ -82,13 +83,25 @@ class RunContext:
         return {**base, **payload}
 
 
+def thought_fields(thought: AgentThought) -> dict[str, Any]:
+    """What Dify's `agent_thought` event and a stored message's `agent_thoughts` item share."""
+    return {"id": thought.id, "position": thought.position, "thought": thought.thought,
+            "observation": thought.observation, "tool": thought.tool, "tool_labels": dict(thought.tool_labels),
+            "tool_input": thought.tool_input}
+
+
 def chat_frames(events: Iterator[Any], ctx: RunContext) -> Iterator[dict[str, Any]]:
-    """Chat and completion: `message` deltas, then `message_end` (or `error` when the model failed)."""
+    """Chat and completion: `message` deltas, then `message_end` (or `error` when the model failed). Agent apps
+    send `agent_thought` for each step and `agent_message` deltas instead, as Dify's agent-chat does."""
+    agent = ctx.mode == AGENT_MODE
     for ev in events:
         if isinstance(ev, MessageStarted):
             ctx.conversation_id, ctx.message_id = ev.conversation_id, ev.message_id
         elif isinstance(ev, TextChunk):
-            yield ctx.chat("message", answer=ev.text)
+            yield ctx.chat("agent_message" if agent else "message", answer=ev.text)
+        elif isinstance(ev, AgentThought):
+            # the thought's own id, not the message's: Dify's clients key the steps by it
+            yield {**ctx.chat("agent_thought"), **thought_fields(ev), "message_files": list(ev.message_files)}
         elif isinstance(ev, MessageFinished):
             msg = ev.message
             if msg.status == MessageStatus.ERROR:

@@ -5,6 +5,8 @@ Keys are per app, as in Dify, so a key's model list is its own app, when that ap
   prompt, the last message must be the user's and is the question, and the user/assistant turns before it are
   the history, used as the client sends it. temperature, top_p, max_tokens (or max_completion_tokens), stop and
   seed override the app's settings for that call only.
+- agent apps (agent-chat): like chat apps; the agent's tool steps run and are stored in its logs, and the
+  client gets the final answer as plain content.
 - chatflows (advanced-chat): the last user message is the query. The workflow engine keeps its own memory, so
   the client's history is not fed to the model; it only selects the stored conversation to continue. System
   messages and generation settings are ignored: each LLM node has its own.
@@ -12,7 +14,7 @@ Keys are per app, as in Dify, so a key's model list is its own app, when that ap
   system messages and generation settings are ignored.
 - workflows whose Start node takes exactly one text input: the last user message fills it, and the answer is
   the text the workflow streams, else its outputs (the single text output, or all outputs as JSON).
-Agent apps and other workflows are not listed, and calling them is a 400.
+Other workflows are not listed, and calling them is a 400.
 
 With the `api_local_models` setting on (API Access → "Also list local models"), the list also holds each local
 chat model as `local/<model id>`, callable with any app key: the messages go to the model as they are, with no

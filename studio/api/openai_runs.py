@@ -53,7 +53,7 @@ def single_text_input(app: App) -> str | None:
 
 def unsupported(app: App) -> str:
     """Why this app cannot be called as a model; "" when it can."""
-    if app.mode in (AppMode.CHAT, AppMode.ADVANCED_CHAT, AppMode.COMPLETION):
+    if app.mode in (AppMode.CHAT, AppMode.AGENT_CHAT, AppMode.ADVANCED_CHAT, AppMode.COMPLETION):
         return ""
     if app.mode == AppMode.WORKFLOW:
         try:
@@ -68,7 +68,7 @@ def unsupported(app: App) -> str:
 
 def start(services, app: App, call: Call, cancel) -> Iterator[Piece]:
     """Validate and start the run (errors raise here, before any byte is sent); returns the answer's pieces."""
-    if app.mode == AppMode.CHAT:
+    if app.mode in (AppMode.CHAT, AppMode.AGENT_CHAT):  # an agent's steps stay in its logs; the client gets text
         return _chat_pieces(services.chat.send_turns(app.id, call.turns, inputs=call.inputs, user=call.user,
                                                      overrides=call.overrides, cancel=cancel))
     _system, history, query = split_turns(call.turns)

@@ -19,12 +19,11 @@ router = APIRouter()
 Caller = Annotated[AppCaller, Depends(app_caller)]
 WRONG_MODE = "Please check if your app mode matches the right API route."
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+CHAT_MODES = (AppMode.CHAT, AppMode.AGENT_CHAT, AppMode.ADVANCED_CHAT)
+ANSWER_EVENTS = ("message", "agent_message")  # an agent streams its answer as agent_message
 
 
 def _check_mode(caller: AppCaller, allowed: tuple[AppMode, ...], code: str) -> None:
-    if caller.app.mode == AppMode.AGENT_CHAT and AppMode.CHAT in allowed:
-        raise ApiError(400, "app_unavailable", f"{caller.app.name} is an agent app; Studio cannot run agent apps "
-                       "yet. Convert it to a chatflow to call it.")
     if caller.app.mode not in allowed:
         raise ApiError(400, code, WRONG_MODE)
 
@@ -66,7 +65,7 @@ def _chat_blocking(ctx: RunContext, mode: str) -> Callable[[list[dict]], dict]:
     def build(frames: list[dict]) -> dict:
         _raise_error_frame(frames)
         end = next((f for f in frames if f.get("event") == "message_end"), {})
-        answer = "".join(f.get("answer", "") for f in frames if f.get("event") == "message")
+        answer = "".join(f.get("answer", "") for f in frames if f.get("event") in ANSWER_EVENTS)
         out = {"event": "message", "task_id": ctx.task_id, "id": ctx.message_id, "message_id": ctx.message_id,
                "mode": mode, "answer": answer, "metadata": end.get("metadata", {}), "created_at": ctx.created_at}
         if ctx.conversation:
@@ -97,9 +96,9 @@ def _run_files(services, app, body, inputs: dict) -> tuple[dict, list]:
     return inputs, files
 
 
-@router.post("/chat-messages", tags=["apps"], summary="Send a chat message (chat apps and chatflows)")
+@router.post("/chat-messages", tags=["apps"], summary="Send a chat message (chat apps, agents and chatflows)")
 async def chat_messages(request: Request, body: ChatRequest, caller: Caller):
-    _check_mode(caller, (AppMode.CHAT, AppMode.ADVANCED_CHAT), "not_chat_app")
+    _check_mode(caller, CHAT_MODES, "not_chat_app")
     services, app = request.app.state.services, caller.app
     if not body.query.strip():
         raise ApiError(400, "invalid_param", "query is required", params="query")
@@ -109,13 +108,14 @@ async def chat_messages(request: Request, body: ChatRequest, caller: Caller):
         if body.conversation_id:
             services.conversations.get_for(app.id, body.conversation_id, body.user)
 
-    if app.mode == AppMode.CHAT:
+    if app.mode in (AppMode.CHAT, AppMode.AGENT_CHAT):
+        # Dify refuses blocking mode for agents; Studio answers it with the whole answer in the usual shape.
         def start(cancel):
             check_conversation()
             return services.chat.send(app.id, body.query, inputs=body.inputs, conversation_id=body.conversation_id,
                                       user=body.user, cancel=cancel)
         return await _respond(request, caller, body, ctx, start, lambda ev: chat_frames(ev, ctx),
-                              _chat_blocking(ctx, "chat"))
+                              _chat_blocking(ctx, app.mode.value))
 
     def start_flow(cancel):
         check_conversation()
@@ -171,7 +171,7 @@ def _stop(request: Request, caller: AppCaller, task_id: str, user: str | None) -
 
 @router.post("/chat-messages/{task_id}/stop", tags=["apps"], response_model=ResultResponse)
 async def stop_chat(request: Request, task_id: str, body: StopRequest, caller: Caller):
-    _check_mode(caller, (AppMode.CHAT, AppMode.ADVANCED_CHAT), "not_chat_app")
+    _check_mode(caller, CHAT_MODES, "not_chat_app")
     return _stop(request, caller, task_id, body.user)
 
 

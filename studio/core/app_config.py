@@ -137,6 +137,9 @@ def default_config(mode: AppMode, prompt: str = "") -> dict[str, Any]:
     if mode == AppMode.COMPLETION:
         for key in ("opening_statement", "suggested_questions", "retriever_resource", "memory"):
             config.pop(key)
+    if mode == AppMode.AGENT_CHAT:  # what Dify gives a new agent: function calling, no tools yet
+        config["agent_mode"] = {"enabled": True, "strategy": "function_call", "tools": [], "max_iteration": 5,
+                                "prompt": None}
     return config
 
 

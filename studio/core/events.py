@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -54,6 +55,22 @@ class AgentThought:
     message_files: list[str] = field(default_factory=list)
     tokens: int = 0
     created_at: datetime | None = None
+
+    def input_value(self) -> Any:
+        """What the tool was given, without Dify's tool-name key (the text itself when it is not such JSON)."""
+        return _unkeyed(self.tool_input, self.tool)
+
+    def observation_value(self) -> Any:
+        """What the tool answered, without Dify's tool-name key."""
+        return _unkeyed(self.observation, self.tool)
+
+
+def _unkeyed(text: str, tool: str) -> Any:
+    try:
+        value = json.loads(text) if text else ""
+    except ValueError:
+        return text
+    return value[tool] if isinstance(value, dict) and tool in value else value
 
 
 ChatEvent = MessageStarted | TextChunk | AgentThought | MessageFinished

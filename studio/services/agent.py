@@ -1,12 +1,13 @@
 """Agent apps (Dify `agent-chat`): the model picks tools step by step, the tools run, and then it answers.
 
-Each step is generated under a JSON-schema grammar, {"action": <an enabled tool or "final_answer">,
-"action_input": <that tool's input>}, so even a tiny local model only ever produces a valid step. Steps are picked
-greedily (temperature 0) so tool choice is reproducible. When the model picks final_answer, or after `max_iteration`
-tool calls (Dify's default 10), the answer is written as plain streamed text with the tool results in front of the
-question, under the app's own parameters. Both Dify strategies (function_call and react) run this way: llama.cpp
-has no native tool calls. Every step is stored (Dify's message_agent_thoughts) and yielded as an AgentThought
-event between the answer's MessageStarted and MessageFinished; the message itself is stored like a chat answer."""
+Each step is two greedy generations under JSON-schema grammars: first {"action": <an open tool or "final_answer">},
+then, for a tool with parameters the model fills, that tool's input object. Asked apart, even the tiny bundled
+model names the right tool; shown whole calls, it copies whichever example it saw. Steps are stored in Dify's shape
+({"action", "action_input"}). When the model picks final_answer, or after `max_iteration` tool calls (Dify's default
+10), the answer is written as plain streamed text with the tool results after the question, under the app's own
+parameters. Both Dify strategies (function_call and react) run this way: llama.cpp has no native tool calls. Every
+step is stored (Dify's message_agent_thoughts) and yielded as an AgentThought event between the answer's
+MessageStarted and MessageFinished; the message itself is stored like a chat answer."""
 
 from __future__ import annotations
 
@@ -89,14 +90,15 @@ def _max_iteration(value: Any) -> int:
 
 
 # -- what the model is shown and allowed to write ---------------------------------------------------------------
-def step_schema(choices: list[AgentTool]) -> dict[str, Any]:
-    """One branch per open tool (its own input object) and one for final_answer (an empty input)."""
-    def branch(action: str, action_input: dict[str, Any]) -> dict[str, Any]:
-        return {"type": "object", "properties": {"action": {"const": action}, "action_input": action_input},
-                "required": ["action", "action_input"], "additionalProperties": False}
+def choice_schema(choices: list[AgentTool]) -> dict[str, Any]:
+    """The first half of a step: which open tool to call, or final_answer."""
+    return {"type": "object", "properties": {"action": {"enum": [*(t.name for t in choices), FINAL]}},
+            "required": ["action"], "additionalProperties": False}
 
-    branches = [branch(t.name, _input_schema(t)) for t in choices]
-    return {"anyOf": [*branches, branch(FINAL, {"const": ""})]}
+
+def input_schema(agent_tool: AgentTool) -> dict[str, Any]:
+    """The second half: the chosen tool's input (its open parameters, each held to its own pattern)."""
+    return _input_schema(agent_tool)
 
 
 def _input_schema(agent_tool: AgentTool) -> dict[str, Any]:
@@ -118,11 +120,26 @@ def _tool_line(agent_tool: AgentTool) -> str:
     return f"- {agent_tool.name}: {agent_tool.tool.description} Input: {{{fields}}}"
 
 
-def step_system(base: str, choices: list[AgentTool]) -> str:
-    example = json.dumps({"action": choices[0].name, "action_input": _example_input(choices[0])})
-    rules = ("Tools you can call:\n" + "\n".join(_tool_line(t) for t in choices) + "\n\n"
-             f"Each reply is one JSON object. To call a tool: {example}. When you can answer the user: "
-             f'{{"action": "{FINAL}", "action_input": ""}}. A tool\'s result comes back as "Observation: ...".')
+def _example_call(agent_tool: AgentTool) -> str:
+    """One request and the input that answers it: the tool's own example (its preset parameters left out), else
+    placeholder values."""
+    request, values = agent_tool.tool.example or ("", _example_input(agent_tool))
+    shown = json.dumps({k: v for k, v in values.items() if k not in agent_tool.presets}, ensure_ascii=False)
+    return f"For example, for {request!r}: {shown}" if request else f"For example: {shown}"
+
+
+def choice_system(base: str, choices: list[AgentTool]) -> str:
+    """Picking a tool is asked on its own, with the tools' descriptions only: a small model shown calls with inputs
+    copies the first (or last) one it sees, whatever the request, but names the right tool when only asked that."""
+    tools = "\n".join(f"- {t.name}: {t.tool.description}" for t in choices)
+    rules = (f"Tools:\n{tools}\n\nReply with the name of the tool the request needs, or {FINAL} when no tool is "
+             'needed or the observations already answer it. A tool\'s result comes back as "Observation: ...".')
+    return f"{base}\n\n{rules}" if base else rules
+
+
+def input_system(base: str, agent_tool: AgentTool) -> str:
+    rules = (f"Call the tool {_tool_line(agent_tool)[2:]}\n{_example_call(agent_tool)}\n"
+             "Reply with the tool's input for the user's request, as one JSON object.")
     return f"{base}\n\n{rules}" if base else rules
 
 
@@ -167,20 +184,22 @@ class _Turn:
         done = {c.tool.name for c in self.calls}
         return [t for t in self.plan.tools if t.name not in done or _input_schema(t)["properties"]]
 
-    def step_turns(self, choices: list[AgentTool]) -> list[ChatTurn]:
-        turns = [ChatTurn(role="system", content=step_system(self.base_system, choices)), *self.history, self.query]
+    def step_turns(self, system: str) -> list[ChatTurn]:
+        """The conversation for a step: each call so far as the choice the model made and what came back."""
+        turns = [ChatTurn(role="system", content=system), *self.history, self.query]
         for call in self.calls:
-            turns.append(ChatTurn(role="assistant", content=json.dumps(
-                {"action": call.tool.name, "action_input": call.values}, ensure_ascii=False)))
-            turns.append(ChatTurn(role="user", content=f"Observation: {call.observation[:OBSERVATION_MAX_CHARS]}"))
+            turns.append(ChatTurn(role="assistant", content=json.dumps({"action": call.tool.name})))
+            turns.append(ChatTurn(role="user", content=f"Observation: {call.observation[:OBSERVATION_MAX_CHARS]}\n"
+                                  f"If this answers my request, reply {FINAL}."))
         return turns
 
     def final_turns(self) -> list[ChatTurn]:
         query = self.query.content
-        found = [c.observation[:OBSERVATION_MAX_CHARS] for c in self.calls if c.observation]
-        if found:  # small models answer best with the facts after the question, without the tools' names
-            facts = found[0] if len(found) == 1 else "\n" + "\n".join(f"- {f}" for f in found) + "\n"
-            query = f"{query}\n\n(Information: {facts})"
+        found = [(c.tool.tool.label, c.observation[:OBSERVATION_MAX_CHARS]) for c in self.calls if c.observation]
+        if found:  # small models answer best with the facts after the question, each under its tool's label
+            facts = [f"{name}: {fact}" for name, fact in found]
+            query = f"{query}\n\n({facts[0]})" if len(facts) == 1 else \
+                f"{query}\n\n" + "\n".join(f"- {f}" for f in facts)
         system = [ChatTurn(role="system", content=self.base_system)] if self.base_system else []
         return [*system, *self.history, ChatTurn(role="user", content=query)]
 
@@ -250,10 +269,23 @@ class AgentRunner:
 
     def _step(self, turn: _Turn, choices: list[AgentTool],
               cancel: CancelToken) -> tuple[tuple[AgentTool, dict[str, Any]] | None, int]:
-        """The model's next step: (tool, its input), or None for final_answer (or a step it could not finish)."""
+        """The model's next step in two grammar-held halves: which tool (or final_answer), then that tool's input.
+        None for final_answer, or for a step the model could not finish."""
+        raw, tokens = self._json(turn, choice_system(turn.base_system, choices), choice_schema(choices), cancel)
+        tool = _parse_choice(raw, choices)
+        if tool is None or cancel.cancelled:
+            return None, tokens
+        if not _input_schema(tool)["properties"]:
+            return (tool, {}), tokens
+        raw, more = self._json(turn, input_system(turn.base_system, tool), input_schema(tool), cancel)
+        values = _parse_input(raw)
+        return ((tool, values) if values is not None else None), tokens + more
+
+    def _json(self, turn: _Turn, system: str, schema: dict[str, Any], cancel: CancelToken) -> tuple[str, int]:
+        """Greedy text held to `schema` (the conversation so far after `system`), and its token count."""
         params = turn.run.params.model_copy(update={"temperature": 0.0, "max_tokens": STEP_MAX_TOKENS, "stop": (),
-                                                   "json_schema": step_schema(choices)})
-        stream = self._provider.stream_chat(turn.run.model, turn.step_turns(choices), params, cancel, keep_first=1)
+                                                   "json_schema": schema})
+        stream = self._provider.stream_chat(turn.run.model, turn.step_turns(system), params, cancel, keep_first=1)
         raw, tokens = [], 0
         try:
             for chunk in stream:
@@ -263,7 +295,7 @@ class AgentRunner:
                 raw.append(chunk.text)
         finally:
             stream.close()
-        return _parse_step("".join(raw), choices), tokens
+        return "".join(raw), tokens
 
     def _call(self, turn: _Turn, tool: AgentTool, values: dict[str, Any], tokens: int,
               cancel: CancelToken) -> AgentThought:
@@ -307,14 +339,23 @@ class AgentRunner:
                                               thought="".join(turn.answer.parts), tokens=tokens))
 
 
-def _parse_step(raw: str, choices: list[AgentTool]) -> tuple[AgentTool, dict[str, Any]] | None:
+def _loads(raw: str) -> Any:
     try:
-        step = json.loads(raw)
+        return json.loads(raw)
     except json.JSONDecodeError:
         log.info("agent step was not complete JSON (%d characters); answering instead", len(raw))
         return None
-    tool = next((t for t in choices if t.name == step.get("action")), None)
-    values = step.get("action_input")
-    if tool is None or not isinstance(values, dict):
+
+
+def _parse_choice(raw: str, choices: list[AgentTool]) -> AgentTool | None:
+    step = _loads(raw)
+    action = step.get("action") if isinstance(step, dict) else None
+    return next((t for t in choices if t.name == action), None)
+
+
+def _parse_input(raw: str) -> dict[str, Any] | None:
+    values = _loads(raw)
+    if not isinstance(values, dict):
         return None
-    return tool, values
+    # a small model pads its strings ("12 * 7 "); the padding is never part of the value
+    return {k: v.strip() if isinstance(v, str) else v for k, v in values.items()}

@@ -1,4 +1,4 @@
-"""App use cases: create, edit, duplicate and delete Chatbot and Text generator apps."""
+"""App use cases: create, edit, duplicate and delete Chatbot, Agent and Text generator apps."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from studio.core.app_config import default_config, normalise_config
 from studio.core.entities import App, AppMode
 from studio.core.errors import NotFoundError, ValidationError
 
-EDITABLE_MODES = (AppMode.CHAT, AppMode.COMPLETION)
+EDITABLE_MODES = (AppMode.CHAT, AppMode.AGENT_CHAT, AppMode.COMPLETION)
 MAX_NAME = 255
 
 

@@ -14,9 +14,10 @@ from studio.core.entities import (
     App, AppMode, ChatTurn, Conversation, GenerationParams, Message, MessageStatus, ModelInfo, with_article,
 )
 from studio.core.errors import NotFoundError, StudioError, ValidationError
-from studio.core.events import ChatEvent, MessageFinished, MessageStarted, TextChunk
+from studio.core.events import AgentThought, ChatEvent, MessageFinished, MessageStarted, TextChunk
 from studio.services.app_knowledge import knowledge_context, with_context
 from studio.services.conversation_vars import as_item, check_value, declared
+from studio.tools import Tool
 
 log = logging.getLogger(__name__)
 PARTIAL_SAVE_SECONDS = 0.5  # how much streamed text a crash may cost at most
@@ -100,6 +101,14 @@ class ChatService:
                    turns=prompt, params=cfg.generation_params().model_copy(update=overrides or {}),
                    keep_first=1 if system else 0, resources=tuple(resources))
         return self._dispatch(run, cancel)
+
+    def agent_thoughts(self, message_ids: list[str]) -> dict[str, list[AgentThought]]:
+        """{message_id: its agent steps in order} for the messages that have any (Dify's `agent_thoughts`)."""
+        return self.agent.thoughts(list(message_ids)) if self.agent is not None and message_ids else {}
+
+    def builtin_tools(self) -> list[Tool]:
+        """The tools an agent app can use, for the editor's "Add tool" menu."""
+        return self.agent.registry.list() if self.agent is not None else []
 
     def find_conversation(self, app_id: str, history: list[ChatTurn], user: str) -> Conversation | None:
         """This user's conversation of the app whose answered messages are exactly `history` (user, assistant,

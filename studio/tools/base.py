@@ -12,6 +12,10 @@ from studio.core.errors import StudioError
 from studio.core.workflow import ToolMessage
 
 PARAMETER_TYPES = ("string", "number", "boolean", "select")
+MAX_MODEL_STRING = 200  # what a model may write into one string parameter
+# One JSON string character without raw control characters: llama.cpp's own string rule lets a small model write
+# raw newlines, which no JSON parser accepts, so the step would be lost.
+JSON_CHAR = r'([^"\\\x00-\x1f]|\\(["\\/bfnrt]|u[0-9a-fA-F]{4}))'
 
 
 class ToolError(StudioError):
@@ -29,6 +33,7 @@ class ToolParameter:
     form: str = "llm"
     default: Any = None
     options: tuple[str, ...] = ()  # the allowed values of a select
+    pattern: str = ""  # a regex (no anchors) the model's text must match, e.g. arithmetic only; "" any text
 
     def coerce(self, value: Any) -> Any:
         """The value in this parameter's type; a ToolError names the parameter when it cannot be."""
@@ -49,7 +54,8 @@ class ToolParameter:
             return {"type": "boolean"}
         if self.type == "select" and self.options:
             return {"enum": list(self.options)}
-        return {"type": "string", "minLength": 1 if self.required else 0, "maxLength": 200}
+        pattern = self.pattern or f"{JSON_CHAR}{{{1 if self.required else 0},{MAX_MODEL_STRING}}}"
+        return {"type": "string", "pattern": f"^{pattern}$"}
 
 
 Runner = Callable[[dict[str, Any]], Iterator[ToolMessage]]
@@ -67,6 +73,9 @@ class Tool:
     parameters: tuple[ToolParameter, ...] = ()
     provider_label: str = ""
     tags: tuple[str, ...] = field(default=())
+    # (a user's request, the model-filled input that answers it): shown to an agent's model, one per tool, so a small
+    # model sees which request goes with which tool instead of copying the first tool it is shown
+    example: tuple[str, dict[str, Any]] | None = None
 
     def model_parameters(self) -> tuple[ToolParameter, ...]:
         """The parameters the model fills (Dify's `form: llm`); the rest come from the app's settings."""

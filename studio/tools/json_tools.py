@@ -53,7 +53,8 @@ TOOLS = (
         ToolParameter("json_filter", "string", False,
                       "JSONPath of the fields to extract, such as $.items[0].name (empty: the whole document)"),
         ToolParameter("ensure_ascii", "boolean", False, "Ensure the JSON output is ASCII encoded", "form", True),
-    ), provider_label="JSON Process"),
+    ), provider_label="JSON Process",
+       example=('What is the name in {"name": "Ada"}?', {"content": '{"name": "Ada"}', "json_filter": "$.name"})),
     Tool("builtin", "json_parse", "JSON Parse", "Parses a JSON string into an object", json_parse, (
         ToolParameter("json_string", "string", True, "The JSON text to parse"),
     ), provider_label="Builtin Tools"),

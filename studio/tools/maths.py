@@ -18,6 +18,8 @@ MAX_EXPRESSION_CHARS = 1000
 MAX_EXPONENT = 10_000
 MAX_INT_DIGITS = 4300  # Python's own int-to-text limit
 MAX_DEPTH = 60
+# What a model may write as an expression: it starts like one, then keeps to arithmetic.
+EXPRESSION_PATTERN = r"[0-9a-zA-Z(-][0-9a-zA-Z+*/%^()., -]{0,199}"
 
 _BINARY = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
            ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.Pow: operator.pow}
@@ -114,7 +116,9 @@ def eval_expression(params: dict[str, Any]) -> Iterator[ToolMessage]:
 
 TOOLS = (
     Tool("maths", "eval_expression", "Eval Math Expression",
-         "A tool for evaluating a math expression, such as (2 + 3) * 4 or sqrt(16).", eval_expression, (
-             ToolParameter("expression", "string", True, "Math Expression"),
-         ), provider_label="Maths"),
+         "A tool for calculating arithmetic and math expressions, such as 3 + 4, (2 + 3) * 4 or sqrt(16).",
+         eval_expression, (
+             # a model may only write arithmetic here: a small one otherwise fills it with prose
+             ToolParameter("expression", "string", True, "Math Expression", pattern=EXPRESSION_PATTERN),
+         ), provider_label="Maths", example=("How much is 15 + 27?", {"expression": "15 + 27"})),
 )

@@ -88,13 +88,13 @@ TOOLS = (
     Tool(PROVIDER, "current_time", "Current Time", "A tool for getting the current time.", current_time, (
         ToolParameter("format", "string", False, "Time format in strftime standard.", "form", TIME_FORMAT),
         _tz("UTC", form="form"),
-    )),
+    ), example=("What time is it?", {})),
     Tool(PROVIDER, "weekday", "Weekday Calculator",
          "A tool for calculating the weekday of a given date by year, month and day.", weekday, (
              ToolParameter("year", "number", True, "Year"),
              ToolParameter("month", "number", True, "Month"),
              ToolParameter("day", "number", True, "Day"),
-         )),
+         ), example=("Which day of the week was 1 May 2020?", {"year": 2020, "month": 5, "day": 1})),
     Tool(PROVIDER, "timezone_conversion", "Convert time to equivalent time zone",
          "A tool to convert time to equivalent time zone", timezone_conversion, (
              ToolParameter("current_time", "string", True, "Current time, such as 2024-1-1 0:0:0"),

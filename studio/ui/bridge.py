@@ -14,7 +14,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 from studio.core.cancel import CancelToken
 from studio.core.errors import StudioError
-from studio.core.events import MessageFinished, MessageStarted, TextChunk
+from studio.core.events import AgentThought, MessageFinished, MessageStarted, TextChunk
 
 log = logging.getLogger(__name__)
 DEFAULT_FLUSH_MS = 16  # about one frame: text reaches widgets in batches, never one signal per token
@@ -42,6 +42,7 @@ class Generation(QObject):
     text = Signal(str)  # a batch of streamed text
     finished = Signal(object)  # MessageFinished
     failed = Signal(str)  # refused before it began (e.g. a ValidationError naming the field)
+    thought = Signal(object)  # AgentThought: one step of an agent answer
 
     def __init__(self, start: Callable[[CancelToken], Iterator], parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -90,6 +91,8 @@ class Generation(QObject):
                 self._parts.append(event.text)
         elif isinstance(event, MessageStarted):
             post(self._on_started, event)
+        elif isinstance(event, AgentThought):
+            post(self._on_thought, event)
         elif isinstance(event, MessageFinished):
             return event
         return None
@@ -97,6 +100,10 @@ class Generation(QObject):
     # -- main-thread side --------------------------------------------------------------------------
     def _on_started(self, event: MessageStarted) -> None:
         self.started.emit(event)
+
+    def _on_thought(self, event: AgentThought) -> None:
+        self.flush()  # the text before a step reaches the widgets before the step does
+        self.thought.emit(event)
 
     def _fail(self, message: str) -> None:
         self.running = False

@@ -1,4 +1,5 @@
-"""Debug & Preview for a Chatbot: conversations, the input form, streamed answers with Stop, and stats."""
+"""Debug & Preview for a Chatbot or an Agent: conversations, the input form, streamed answers with Stop, stats,
+and an agent's tool steps."""
 
 from __future__ import annotations
 
@@ -12,9 +13,9 @@ from PySide6.QtWidgets import (
 )
 
 from studio.core.app_config import parse_config
-from studio.core.entities import App
+from studio.core.entities import App, AppMode
 from studio.core.errors import StudioError
-from studio.core.events import MessageFinished, MessageStarted
+from studio.core.events import AgentThought, MessageFinished, MessageStarted
 from studio.ui.bridge import Generation
 from studio.ui.debug.chat_view import AnswerBubble, ChatView
 from studio.ui.debug.conversations import ConversationsSidebar
@@ -176,6 +177,8 @@ class ChatPanel(QFrame):
         try:
             conv = self.services.conversations.get(conversation_id)
             messages = self.services.conversations.messages(conversation_id)
+            thoughts = (self.services.chat.agent_thoughts([m.id for m in messages])
+                        if self.app.mode == AppMode.AGENT_CHAT else {})
         except StudioError as exc:
             self._show_error(exc.message)
             return
@@ -188,7 +191,7 @@ class ChatPanel(QFrame):
         self.context.setText(f"Started with {summary}" if summary else "")
         self.context.setVisible(bool(summary))
         for message in messages:
-            self.view.add_message(message)
+            self.view.add_message(message, thoughts.get(message.id))
 
     # -- sending -----------------------------------------------------------------------------------
     def send(self, text: str | None = None) -> Generation | None:
@@ -212,6 +215,7 @@ class ChatPanel(QFrame):
         generation = Generation(start, self)
         generation.started.connect(self._on_started)
         generation.text.connect(self._on_text)
+        generation.thought.connect(self._on_thought)
         generation.finished.connect(self._on_finished)
         generation.failed.connect(self._on_failed)
         self.generation = self.bridge.stream(generation)
@@ -231,6 +235,10 @@ class ChatPanel(QFrame):
     def _on_text(self, text: str) -> None:
         if self.answer is not None:
             self.answer.append(text)
+
+    def _on_thought(self, thought: AgentThought) -> None:
+        if self.answer is not None:
+            self.answer.add_step(thought)
 
     def _on_finished(self, finished: MessageFinished) -> None:
         if self.answer is not None:

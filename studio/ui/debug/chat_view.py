@@ -1,4 +1,5 @@
-"""The chat transcript: user and assistant bubbles, the opener with suggested questions, and per-answer stats."""
+"""The chat transcript: user and assistant bubbles, the opener with suggested questions, per-answer stats, and an
+agent's tool steps."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
 from studio.core.entities import Message, MessageStatus
-from studio.core.events import MessageFinished
+from studio.core.events import AgentThought, MessageFinished
+from studio.ui.debug.agent_steps import AgentSteps
 from studio.ui.debug.citations import CitationsRow
 from studio.ui.theme import AppIcon, label, set_role
 
@@ -59,6 +61,7 @@ class AnswerBubble(QWidget):
         self.stats = label("", "stats")
         self.stats.hide()
         self.citations = CitationsRow()
+        self.steps = AgentSteps()
         inner = QVBoxLayout(self.frame)
         inner.setContentsMargins(12, 8, 12, 8)
         inner.addWidget(self.body)
@@ -68,6 +71,7 @@ class AnswerBubble(QWidget):
         column = QVBoxLayout()
         column.setSpacing(4)
         column.addWidget(self.frame)
+        column.addWidget(self.steps)
         badges = QHBoxLayout()
         badges.addWidget(self.badge)
         badges.addWidget(self.stats)
@@ -85,6 +89,10 @@ class AnswerBubble(QWidget):
             set_role(self.body, "role", "")
         self.text += text
         self.body.setText(self.text)
+
+    def add_step(self, thought: AgentThought) -> None:
+        """An agent's tool call, live while the answer streams or read back with a stored answer."""
+        self.steps.add(thought)
 
     def finish(self, finished: MessageFinished) -> None:
         m = finished.message
@@ -176,10 +184,11 @@ class ChatView(QScrollArea):
         self._stick = True
         return self._add(AnswerBubble(self.app_icon))
 
-    def add_message(self, message: Message) -> AnswerBubble:
-        """An earlier turn read back from the database, stats included."""
+    def add_message(self, message: Message, thoughts: list[AgentThought] | None = None) -> AnswerBubble:
+        """An earlier turn read back from the database, stats (and an agent's steps) included."""
         self.add_user(message.query)
         bubble = self.add_answer()
+        bubble.steps.set_thoughts(list(thoughts or []))
         bubble.finish(MessageFinished(message=message))
         return bubble
 

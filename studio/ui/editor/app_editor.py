@@ -24,7 +24,9 @@ from studio.ui.theme import AppIcon, back_button, button, label, set_role
 log = logging.getLogger(__name__)
 AUTOSAVE_MS = 600
 MERGE_SECONDS = 1.5  # typing bursts in one field become one undo step
-UNMERGEABLE = {"var:add", "var:remove", "var:move", "var:required", "model", "memory", "dataset_configs"}
+UNMERGEABLE = {"var:add", "var:remove", "var:move", "var:required", "model", "memory", "dataset_configs", "agent:add",
+               "agent:remove", "agent:enable"}
+CHAT_MODES = (AppMode.CHAT, AppMode.AGENT_CHAT)  # an agent answers in a chat, with its tool steps
 
 
 class ConfigCommand(QUndoCommand):
@@ -78,7 +80,7 @@ class AppEditor(QWidget):
         self.form.changed.connect(self._on_form_changed)
         self.form.undo_requested.connect(self.undo_stack.undo)
         self.form.redo_requested.connect(self.undo_stack.redo)
-        panel_type = ChatPanel if app.mode == AppMode.CHAT else CompletionPanel
+        panel_type = ChatPanel if app.mode in CHAT_MODES else CompletionPanel
         self.debug = panel_type(services, bridge, app, before_run=self.save_now)
         self.problems = ProblemsBanner(services, bridge, app.id, EDITOR_HINT)
         self.problems.watch(self)
@@ -240,12 +242,15 @@ class AppEditor(QWidget):
         except StudioError as exc:
             log.warning("knowledge bases not listed: %s", exc.message)
             datasets = []
-        return models, default, datasets
+        tools = self.services.chat.builtin_tools() if self.app.mode == AppMode.AGENT_CHAT else []
+        return models, default, datasets, tools
 
     def _models_read(self, result) -> None:
-        models, default, datasets = result
+        models, default, datasets, tools = result
         self.form.model.set_models(models, default)
         self.form.context.set_datasets(datasets)
+        if self.form.agent:
+            self.form.tools.set_tools(tools)
 
     def shutdown(self) -> None:
         """Keep the last edit and stop any generation; called before the editor closes."""

@@ -1,5 +1,5 @@
 """The left side of the app editor: the form over Dify's `model_config` fields (prompt, inputs, opener, context,
-model, memory)."""
+an agent's tools, model, memory)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from studio.core.app_config import template_variables
 from studio.core.entities import AppMode
 from studio.ui.editor.context_section import ContextSection
 from studio.ui.editor.model_section import MemorySection, ModelSection
+from studio.ui.editor.tools_section import ToolsSection
 from studio.ui.editor.variables import VariablesEditor
 from studio.ui.theme import button, label
 
@@ -59,7 +60,8 @@ class ConfigForm(QWidget):
         super().__init__(parent)
         self.setObjectName("FormCanvas")
         self.mode = mode
-        self.chat = mode == AppMode.CHAT
+        self.agent = mode == AppMode.AGENT_CHAT
+        self.chat = mode == AppMode.CHAT or self.agent  # an agent chats, with tools
         self.error = label("", "error", wrap=True)
         self.error.hide()
         self.prompt = QPlainTextEdit()
@@ -86,6 +88,8 @@ class ConfigForm(QWidget):
         self.questions.setPlaceholderText("One suggested question per line (optional)")
         self.memory = MemorySection()
         self.context = ContextSection()
+        self.tools = ToolsSection()
+        self.tools.watch = self.watch
         self._lay_out()
         self._connect()
 
@@ -114,6 +118,10 @@ class ConfigForm(QWidget):
         frame, body = section("Context", "Knowledge bases searched for each question; answers cite what they use.")
         body.addWidget(self.context)
         column.addWidget(frame)
+        if self.agent:
+            frame, body = section("Tools", "Built-in tools the agent may call, step by step, before it answers.")
+            body.addWidget(self.tools)
+            column.addWidget(frame)
         frame, body = section("Model")
         body.addWidget(self.model)
         column.addWidget(frame)
@@ -128,10 +136,11 @@ class ConfigForm(QWidget):
         self.opening.textChanged.connect(lambda: self._edited("opening_statement"))
         self.questions.textChanged.connect(lambda: self._edited("suggested_questions"))
         self.add_missing.clicked.connect(self.add_missing_variables)
-        for part in (self.variables, self.model, self.memory, self.context):
+        for part in (self.variables, self.model, self.memory, self.context, self.tools):
             part.changed.connect(self._edited)
         for widget in (self.prompt, self.opening, self.questions, self.model.stop, self.model.temperature,
-                       self.model.top_p, self.model.max_tokens, self.memory.size, *self.variables.detail.text_widgets()):
+                       self.model.top_p, self.model.max_tokens, self.memory.size, self.tools.max_iteration,
+                       *self.variables.detail.text_widgets()):
             self.watch(widget)
 
     def _edited(self, key: str) -> None:
@@ -172,6 +181,8 @@ class ConfigForm(QWidget):
         self.model.load(config.get("model") or {})
         self.memory.load(config.get("memory"))
         self.context.load(config)
+        if self.agent:
+            self.tools.load(config)
         self._refresh_prompt_info()
 
     def apply(self, config: dict[str, Any]) -> dict[str, Any]:
@@ -183,6 +194,8 @@ class ConfigForm(QWidget):
         context = self.context.apply(config)
         if context is not None:
             result["dataset_configs"] = context
+        if self.agent:
+            result["agent_mode"] = self.tools.apply(config)
         if self.chat:
             result["opening_statement"] = self.opening.toPlainText()
             result["suggested_questions"] = _lines(self.questions.toPlainText())
