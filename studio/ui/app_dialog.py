@@ -1,4 +1,5 @@
-"""The Create app / Edit app info dialog: name, mode, icon, icon colour and description."""
+"""The Create app / Edit app info dialog: name, mode, icon, icon colour and description (and, when creating, a way
+over to the template gallery)."""
 
 from __future__ import annotations
 
@@ -16,17 +17,21 @@ from studio.ui.theme import ICON_BACKGROUNDS, ICON_CHOICES, AppIcon, icon_text, 
 
 MODE_HINTS = {
     AppMode.CHAT: "A chat assistant that remembers the conversation.",
+    AppMode.AGENT_CHAT: "A chat assistant that calls tools (time, maths, JSON) step by step before it answers.",
     AppMode.COMPLETION: "Fills a prompt template from a form and writes one answer.",
 }
+# Dify's order in its Create app dialog.
+CREATE_MODES = (AppMode.CHAT, AppMode.AGENT_CHAT, AppMode.COMPLETION)
 
 
 class AppDialog(QDialog):
     """Collects app details; `submit(values)` saves them and returns an error message to show, or None."""
 
     def __init__(self, submit: Callable[[dict[str, Any]], str | None], *, app=None,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, on_templates: Callable[[], Any] | None = None) -> None:
         super().__init__(parent)
         self._submit = submit
+        self._on_templates = on_templates
         self._editing = app is not None
         self.setWindowTitle("Edit app info" if app else "Create app")
         self.setMinimumWidth(460)
@@ -67,6 +72,11 @@ class AppDialog(QDialog):
         self.ok_button.setProperty("primary", True)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
+        if self._on_templates is not None and not self._editing:
+            self.templates_button = buttons.addButton("Start from a template…", QDialogButtonBox.ButtonRole.ResetRole)
+            self.templates_button.setToolTip("Pick a ready-made app that runs on the bundled model")
+            self.templates_button.setAutoDefault(False)
+            self.templates_button.clicked.connect(self._to_templates)
         root = QVBoxLayout(self)
         root.addLayout(form)
         root.addWidget(self.error)
@@ -76,7 +86,7 @@ class AppDialog(QDialog):
         box = QWidget()
         column = QVBoxLayout(box)
         column.setContentsMargins(0, 0, 0, 0)
-        for i, mode in enumerate((AppMode.CHAT, AppMode.COMPLETION)):
+        for i, mode in enumerate(CREATE_MODES):
             radio = QRadioButton(MODE_LABELS[mode])
             radio.setProperty("mode", mode.value)
             radio.setChecked(i == 0)
@@ -140,6 +150,10 @@ class AppDialog(QDialog):
     def set_mode(self, mode: str) -> None:
         for radio in self.modes.buttons():
             radio.setChecked(radio.property("mode") == mode)
+
+    def _to_templates(self) -> None:
+        self.reject()
+        self._on_templates()
 
     def accept(self) -> None:
         message = self._submit(self.values())
