@@ -12,6 +12,7 @@ from studio.services import Services
 from studio.services.agent import AgentRunner
 from studio.services.api_access import ApiAccessService
 from studio.services.apps import AppService
+from studio.services.bundle import BundleService
 from studio.services.chat import ChatService, ConversationService
 from studio.services.citations import KnowledgePortAdapter
 from studio.services.dsl import DslService
@@ -24,6 +25,7 @@ from studio.services.sandbox import SandboxService
 from studio.services.settings import SettingsService
 from studio.services.suggestions import SuggestionService
 from studio.services.tasks import TaskRunner
+from studio.services.templates import TemplateService, bundled_folders
 from studio.services.workflow_llm import ModelsLLM
 from studio.services.workflow_tools import BuiltinToolPort
 from studio.services.workflows import WorkflowService
@@ -61,6 +63,8 @@ def build(settings: Settings | None = None) -> Services:
                             knowledge=KnowledgePortAdapter(knowledge), tools=BuiltinToolPort(tool_registry),
                             files_dir=str(settings.home / "files"))
     prefs.listeners.append(lambda key, value: _apply_workflow_limit(runner, prefs, key))
+    dsl = DslService(repos, models, runner)
+    keys = KeyService(repos, apps)
     return Services(
         apps=apps,
         chat=ChatService(repos, apps, models, provider, knowledge,
@@ -71,12 +75,15 @@ def build(settings: Settings | None = None) -> Services:
         tasks=tasks,
         knowledge=knowledge,
         workflows=WorkflowService(repos, apps, runner),
-        dsl=DslService(repos, models, runner),
+        dsl=dsl,
         sandbox=sandbox,
-        keys=KeyService(repos, apps),
+        keys=keys,
         files=FileService(repos, settings.home / "files" / "uploads"),
         suggestions=SuggestionService(repos, models, provider),
         api_access=ApiAccessService(prefs, _api_server),
+        templates=TemplateService(dsl, [settings.templates_dir] if settings.templates_dir else bundled_folders()),
+        bundles=BundleService(apps, dsl, knowledge, models, keys, repos, settings.home,
+                              lambda: settings.api_key.get_secret_value()),
         _closers=(knowledge.close, runner.close, sandbox_runner.close, embedders.close, provider.unload_all,
                   store.close),
     )

@@ -12,7 +12,8 @@ from studio.core.errors import StudioError
 
 # Each module adds its sub-commands with register(subparsers); handlers receive (services, args).
 COMMAND_MODULES = ("studio.cli.apps", "studio.cli.chat", "studio.cli.models", "studio.cli.workflows",
-                   "studio.cli.sandbox", "studio.cli.kb", "studio.cli.serve", "studio.cli.keys", "studio.cli.dsl")
+                   "studio.cli.sandbox", "studio.cli.kb", "studio.cli.serve", "studio.cli.keys", "studio.cli.dsl",
+                   "studio.cli.templates")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,7 +49,9 @@ def _dispatch(handler, args) -> int:
             from studio.app import build
 
             try:
-                services = build()
+                # A command may choose its own home (serve --bundle); it raises StudioError when it cannot.
+                factory = getattr(args, "settings_factory", None)
+                services = build(factory(args) if factory else None)
             except StudioError as exc:
                 print(f"error: {exc.message}", file=sys.stderr)
                 return 2

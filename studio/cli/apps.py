@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import sys
+
 from studio.cli.output import print_json, print_table
+from studio.cli.templates import create_from_template
 
 
 def _app_dict(app) -> dict:
@@ -17,8 +20,10 @@ def register(sub) -> None:
     p.set_defaults(handler=_list)
 
     p = apps.add_parser("create", help="create an app")
-    p.add_argument("--name", required=True)
-    p.add_argument("--mode", default="chat", help="chat (Chatbot) or completion (Text generator)")
+    p.add_argument("--name", help="the app's name (required unless --template gives one)")
+    p.add_argument("--template", metavar="NAME",
+                   help="start from a starter template, by id or name (`studio templates list`); prints the app id")
+    p.add_argument("--mode", default="chat", help="chat (Chatbot), agent-chat (Agent) or completion (Text generator)")
     p.add_argument("--prompt", default="", help="the prompt (pre_prompt), with {{variable}} slots")
     p.add_argument("--description", default="")
     p.add_argument("--icon", default="🤖")
@@ -49,7 +54,18 @@ def _list(services, args) -> int:
 
 
 def _create(services, args) -> int:
-    app = services.apps.create(args.name, args.mode, prompt=args.prompt, description=args.description, icon=args.icon)
+    if args.template:
+        if args.prompt or args.description or args.icon != "🤖":
+            print("error: --prompt, --description and --icon go without --template (the template sets them)",
+                  file=sys.stderr)
+            return 2
+        app = create_from_template(services, args.template, args.name)
+    elif not args.name:
+        print("error: --name is required (or start from a template with --template NAME)", file=sys.stderr)
+        return 2
+    else:
+        app = services.apps.create(args.name, args.mode, prompt=args.prompt, description=args.description,
+                                   icon=args.icon)
     if args.json:
         print_json(_app_dict(app))
     else:

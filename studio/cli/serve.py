@@ -22,7 +22,36 @@ def register(sub) -> None:
     p.add_argument("--cors-origin", action="append", default=[], metavar="ORIGIN",
                    help="a web origin allowed to call the API from a browser (CORS is off by default)")
     p.add_argument("--headless", action="store_true", help="accepted for compatibility: serve never opens a window")
-    p.set_defaults(handler=_serve)
+    p.add_argument("--bundle", metavar="DIR",
+                   help="set up a server bundle (from `studio export APP --server DIR`) and serve it: its app is "
+                        "imported and its knowledge bases rebuilt once, and the key in STUDIO_API_KEY registered. "
+                        "The Studio home is STUDIO_HOME, or DIR/home when that is not set")
+    p.set_defaults(handler=_serve, settings_factory=_bundle_settings)
+
+
+def _bundle_settings(args):
+    """With --bundle and no STUDIO_HOME, the home lives inside the bundle, so serving it never mixes its app into
+    the desktop Studio's; None otherwise (the usual home)."""
+    if not args.bundle:
+        return None
+    from pathlib import Path
+
+    from studio.core.settings import Settings
+
+    folder = Path(args.bundle).expanduser()
+    if not (folder / "bundle.json").is_file():
+        raise ValidationError(f"{folder} is not a Studio server bundle (it has no bundle.json); make one with "
+                              "`studio export APP --server DIR`")
+    settings = Settings()
+    if settings.home_from_environment:
+        return settings
+    home = folder.resolve() / "home"
+    try:
+        home.mkdir(exist_ok=True)
+    except OSError as exc:
+        raise ValidationError(f"Cannot create the Studio home {home} ({exc.strerror or exc}); set STUDIO_HOME to a "
+                              "writable folder") from None
+    return Settings(home=home)
 
 
 def _serve(services, args) -> int:
@@ -38,13 +67,39 @@ def _serve(services, args) -> int:
         raise ValidationError(f"{args.host} is reachable from other machines; add --public to bind it anyway")
     if warning:
         print(warning, file=sys.stderr)
-    if not services.keys.list():
+    if args.bundle:
+        _install_bundle(services, args.bundle)
+    elif not services.keys.list():
         print("note: no API keys yet; create one with `studio keys create APP`", file=sys.stderr)
+    hosts = [*args.allowed_host, *services.settings.startup.extra_hosts]
     server = access.build(services, host=args.host, port=args.port, workers=args.workers,
-                          extra_hosts=args.allowed_host, cors_origins=args.cors_origin)
+                          extra_hosts=hosts, cors_origins=args.cors_origin)
     print(f"Studio API listening on {server.url} (Ctrl-C to stop)", flush=True)
     server.serve_forever()
     return 0
+
+
+def _install_bundle(services, folder: str) -> None:
+    def say(text: str) -> None:
+        print(text, file=sys.stderr, flush=True)
+
+    report = services.bundles.install(folder, on_step=say)
+    app = report.app
+    say(f"app {app.name} ({app.mode.value}, id {app.id}): {report.app_status}")
+    for name in report.rebuilt:
+        say(f"knowledge base {name}: rebuilt from the bundle")
+    for name in report.reused:
+        say(f"knowledge base {name}: unchanged")
+    for warning in report.warnings:
+        say(f"warning: {warning}")
+    if report.key_status == "missing":
+        keys = services.keys.list(app.id)
+        say(f"note: STUDIO_API_KEY is not set, so no key from the environment was registered for {app.name}"
+            f"{f' ({len(keys)} key(s) from before still work)' if keys else ''}. Start again with a key of your "
+            f"own, for example\n  STUDIO_API_KEY={report.suggested_key}\n(a fresh random one; only its hash is "
+            f"stored), or run `studio keys create {app.id}` with this Studio home.")
+    else:
+        say(f"API key from STUDIO_API_KEY ({report.key_hint}): {report.key_status}")
 
 
 def _public_warning(host: str) -> str | None:

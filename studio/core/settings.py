@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 import platformdirs
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -24,6 +24,24 @@ class Settings(BaseSettings):
     # Models Studio derives from packaged weights (the bundled embedding model converted to GGUF) are shared by
     # every home on the machine, so a new home (or a test) does not convert them again.
     cache_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_cache_dir("studio", "studio")))
+    # The folder of starter templates (Dify DSL files) for "Create from template"; unset, Studio's own are used
+    # (the checkout's resources/templates, or the copy an installed Studio carries).
+    templates_dir: Path | None = None
+    # `studio serve --bundle`: the app key a server deployment supplies (STUDIO_API_KEY=app-…); only its hash is
+    # stored. A SecretStr, so it never shows in a repr or a log line.
+    api_key: SecretStr = SecretStr("")
+    # Host names `studio serve` accepts besides the bound address and localhost, comma-separated (a container's
+    # service name or a reverse proxy's name; the same as repeating --allowed-host).
+    allowed_hosts: str = ""
+
+    @property
+    def home_from_environment(self) -> bool:
+        """Whether STUDIO_HOME (or an explicit home) chose the home folder, rather than the platform default."""
+        return "home" in self.model_fields_set
+
+    @property
+    def extra_hosts(self) -> list[str]:
+        return [h.strip() for h in self.allowed_hosts.split(",") if h.strip()]
 
     @property
     def db_path(self) -> Path:

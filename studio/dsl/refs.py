@@ -56,6 +56,18 @@ def model_refs(mode: AppMode, config: dict[str, Any]) -> Iterator[ModelRef]:
         yield ModelRef(str(model.get("provider") or ""), str(model["name"]), "the app")
 
 
+def _dataset_entries(config: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The `{"dataset": {"id": …}}` blocks of an easy-UI config: `dataset_configs.datasets.datasets`, and the
+    old-style `agent_mode.tools` entries that attached knowledge bases before dataset_configs existed (chat still reads them)."""
+    block = _dict(_dict(_dict(config).get("dataset_configs")).get("datasets")).get("datasets")
+    tools = _dict(_dict(config).get("agent_mode")).get("tools")
+    for entries in (block, tools):
+        for entry in entries if isinstance(entries, list) else []:
+            ds = entry.get("dataset") if isinstance(entry, dict) else None
+            if isinstance(ds, dict) and isinstance(ds.get("id"), str):
+                yield ds
+
+
 def dataset_ids(mode: AppMode, config: dict[str, Any]) -> list[str]:
     """Knowledge base ids the app retrieves from, in order, without repeats."""
     ids: list[str] = []
@@ -65,9 +77,24 @@ def dataset_ids(mode: AppMode, config: dict[str, Any]) -> list[str]:
             if data.get("type") == "knowledge-retrieval":
                 ids += [str(i) for i in data.get("dataset_ids") or [] if isinstance(i, str)]
     else:
-        block = _dict(_dict(_dict(config).get("dataset_configs")).get("datasets")).get("datasets")
-        for entry in block if isinstance(block, list) else []:
-            ds = entry.get("dataset") if isinstance(entry, dict) else None
-            if isinstance(ds, dict) and isinstance(ds.get("id"), str):
-                ids.append(ds["id"])
+        ids += [ds["id"] for ds in _dataset_entries(config)]
     return list(dict.fromkeys(ids))
+
+
+def remap_dataset_ids(mode: AppMode, config: dict[str, Any], mapping: dict[str, str]) -> int:
+    """Point the app at other knowledge bases (a server bundle's, rebuilt with new ids), in place; ids not in
+    `mapping` stay as they are. Returns how many references changed."""
+    changed = 0
+    if mode in GRAPH_MODES:
+        for node in graph_nodes(config):
+            data = _node_data(node)
+            if data.get("type") == "knowledge-retrieval" and isinstance(data.get("dataset_ids"), list):
+                new = [mapping.get(i, i) if isinstance(i, str) else i for i in data["dataset_ids"]]
+                changed += sum(a != b for a, b in zip(new, data["dataset_ids"]))
+                data["dataset_ids"] = new
+        return changed
+    for ds in _dataset_entries(config):
+        if ds["id"] in mapping and mapping[ds["id"]] != ds["id"]:
+            ds["id"] = mapping[ds["id"]]
+            changed += 1
+    return changed

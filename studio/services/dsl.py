@@ -14,7 +14,7 @@ from studio.core.errors import ModelError, NotFoundError, StudioError, Validatio
 from studio.core.atomic import atomic_write_text
 from studio.dsl.exporter import dump, export_document
 from studio.dsl.loader import GRAPH_MODES, DslDocument, DslError, ImportStatus, parse
-from studio.dsl.refs import dataset_ids, model_refs
+from studio.dsl.refs import dataset_ids, model_refs, remap_dataset_ids
 from studio.services.apps import resolve_app
 
 log = logging.getLogger(__name__)
@@ -50,12 +50,12 @@ class DslService:
             raise ValidationError(f"DSL file not found: {p}")
         return self.import_text(p.read_bytes(), force=force, into=into)
 
-    def import_text(self, text: str | bytes, *, force: bool = False, into: str | None = None) -> ImportResult:
+    def import_text(self, text: str | bytes, *, force: bool = False, into: str | None = None,
+                    datasets: dict[str, str] | None = None) -> ImportResult:
         """A new app from DSL text, or, with `into`, the DSL's graph over an existing workflow or chatflow
-        of the same mode (Dify only overwrites those). Nothing is written unless all of it checks out."""
-        doc = parse(text)
-        if doc.status == ImportStatus.PENDING and not force:
-            raise DslError(f"{doc.warnings[-1]}. Confirm to import anyway (CLI: --force).")
+        of the same mode (Dify only overwrites those). `datasets` maps knowledge base ids in the file to ids here
+        (a server bundle's rebuilt ones). Nothing is written unless all of it checks out."""
+        doc = self._parse(text, force, datasets)
         warnings = list(doc.warnings)
         config = self._config(doc, warnings)
         missing = self._missing_datasets(doc.mode, config)
@@ -75,6 +75,31 @@ class DslService:
                 icon_background=str(app_data.get("icon_background") or "#FFEAD5"),
                 description=str(app_data.get("description") or ""), config=config, dsl_source=source)
         return ImportResult(app=app, status=doc.status, warnings=warnings, missing_datasets=missing)
+
+    def _parse(self, text: str | bytes, force: bool, datasets: dict[str, str] | None) -> DslDocument:
+        doc = parse(text)
+        if doc.status == ImportStatus.PENDING and not force:
+            raise DslError(f"{doc.warnings[-1]}. Confirm to import anyway (CLI: --force).")
+        if datasets:
+            remap_dataset_ids(doc.mode, doc.data if doc.mode in GRAPH_MODES else doc.data["model_config"], datasets)
+        return doc
+
+    def update_from_text(self, app_ref: str, text: str | bytes, *,
+                         datasets: dict[str, str] | None = None) -> ImportResult:
+        """Replace an app's configuration, icon and description with a DSL file's (any mode, which must match);
+        the app keeps its id, name, conversations, logs and keys. A server bundle uses it when its app changed."""
+        app = self._resolve(app_ref)
+        doc = self._parse(text, False, datasets)
+        if doc.mode != app.mode:
+            raise DslError(f"The file is a {doc.mode.value} app but {app.name} is a {app.mode.value} app")
+        warnings = list(doc.warnings)
+        config = self._config(doc, warnings)
+        app_data = doc.app
+        updated = self._apps.update(app.id, config=config, dsl_source=copy.deepcopy(doc.data),
+                                    icon=str(app_data.get("icon") or app.icon),
+                                    icon_background=str(app_data.get("icon_background") or app.icon_background),
+                                    description=str(app_data.get("description") or ""))
+        return ImportResult(app=updated, status=doc.status, warnings=warnings)
 
     def _config(self, doc: DslDocument, warnings: list[str]) -> dict:
         if doc.mode in GRAPH_MODES:

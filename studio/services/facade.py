@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from studio.services.api_access import ApiAccessService
 from studio.services.apps import AppService
+from studio.services.bundle import BundleService
 from studio.services.chat import ChatService, ConversationService
 from studio.services.dsl import DslService
 from studio.services.files import FileService
@@ -16,6 +17,7 @@ from studio.services.sandbox import SandboxService
 from studio.services.settings import SettingsService
 from studio.services.suggestions import SuggestionService
 from studio.services.tasks import TaskRunner
+from studio.services.templates import TemplateService
 from studio.services.workflows import WorkflowService
 
 
@@ -35,6 +37,8 @@ class Services:
     files: FileService
     suggestions: SuggestionService | None = None
     api_access: ApiAccessService | None = None
+    templates: TemplateService | None = None
+    bundles: BundleService | None = None  # server bundles: export one, set one up to serve
     _closers: tuple = ()
 
     def close(self) -> None:

@@ -12,7 +12,7 @@ import uuid
 from datetime import datetime, timezone
 
 from studio.core.entities import ApiKey
-from studio.core.errors import AuthenticationError, NotFoundError, ValidationError
+from studio.core.errors import AuthenticationError, ConflictError, NotFoundError, ValidationError
 
 SCOPES = {"app": "app-", "dataset": "dataset-"}  # Dify's token prefixes
 TOKEN_CHARS = 24
@@ -29,6 +29,10 @@ def hash_token(token: str) -> str:
 
 def _hint(prefix: str, token: str) -> str:
     return f"{prefix}…{token[-4:]}"
+
+
+def new_token(scope: str = "app") -> str:
+    return SCOPES[scope] + "".join(secrets.choice(_ALPHABET) for _ in range(TOKEN_CHARS))
 
 
 def _well_formed(token: str) -> bool:
@@ -56,10 +60,34 @@ class KeyService:
             raise ValidationError("A knowledge (dataset) key belongs to no app; leave the app out")
         app_id = self._apps.resolve(app_ref).id if scope == "app" else None
         prefix = SCOPES[scope]
-        token = prefix + "".join(secrets.choice(_ALPHABET) for _ in range(TOKEN_CHARS))
+        token = new_token(scope)
         key = self._keys.create(key_id=str(uuid.uuid4()), app_id=app_id, scope=scope, hint=_hint(prefix, token),
                                 key_hash=hash_token(token), max_keys=MAX_KEYS)
         return key, token
+
+    @staticmethod
+    def check_app_token(token: str, *, source: str = "The key") -> str:
+        """The token without surrounding spaces, or a ValidationError that says what is wrong (never the token)."""
+        token = token.strip() if isinstance(token, str) else ""
+        if not token.startswith(SCOPES["app"]) or not _well_formed(token):
+            raise ValidationError(f"{source} is not a valid app key: it must be {SCOPES['app']} followed by "
+                                  f"{TOKEN_CHARS} letters and digits (it has {len(token)} characters)")
+        return token
+
+    def register(self, app_ref: str, token: str, *, source: str = "The key") -> tuple[ApiKey, bool]:
+        """Accept a token made elsewhere (a server deployment's STUDIO_API_KEY) as a key of the app: only its hash is
+        stored. Returns (key, created); the same token again is the same key. The message never repeats the token."""
+        token = self.check_app_token(token, source=source)
+        app = self._apps.resolve(app_ref)
+        digest = hash_token(token)
+        found = self._keys.find_by_hash(digest)
+        if found is not None:
+            if found[0].app_id != app.id:
+                raise ConflictError(f"{source} is already the key of another app here; use a new key for {app.name}")
+            return found[0], False
+        key = self._keys.create(key_id=str(uuid.uuid4()), app_id=app.id, scope="app",
+                                hint=_hint(SCOPES["app"], token), key_hash=digest, max_keys=MAX_KEYS)
+        return key, True
 
     def list(self, app_ref: str | None = None) -> list[ApiKey]:
         """Keys newest first, all of them or one app's."""

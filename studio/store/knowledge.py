@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Integer, delete, func, insert, select, update
 from sqlalchemy.orm import defer
 from sqlalchemy.exc import IntegrityError
 
@@ -269,12 +269,12 @@ class KnowledgeRepository:
         with self._store.transaction() as s:
             total = indexed = 0
             for row in s.execute(select(KbDocumentRow.id).where(KbDocumentRow.dataset_id == dataset_id)):
-                kids = s.execute(select(func.count(), func.sum(ChildChunkRow.indexed.cast(int))).where(
+                kids = s.execute(select(func.count(), func.sum(ChildChunkRow.indexed.cast(Integer))).where(
                     ChildChunkRow.document_id == row[0])).one()
                 if kids[0]:
                     total, indexed = total + kids[0], indexed + (kids[1] or 0)
                     continue
-                segs = s.execute(select(func.count(), func.sum(SegmentRow.indexed.cast(int))).where(
+                segs = s.execute(select(func.count(), func.sum(SegmentRow.indexed.cast(Integer))).where(
                     SegmentRow.document_id == row[0])).one()
                 total, indexed = total + segs[0], indexed + (segs[1] or 0)
             return total, indexed

@@ -1,5 +1,5 @@
-"""The Studio page: the app list with create, import, export, rename, duplicate and delete, and the open app's
-page."""
+"""The Studio page: the app list with create (blank or from a template), import, export, rename, duplicate and
+delete, and the open app's page."""
 
 from __future__ import annotations
 
@@ -16,17 +16,20 @@ from studio.core.errors import StudioError
 from studio.services.workflows import GRAPH_MODES
 from studio.ui.app_cards import APP_ROLE, AppGrid
 from studio.ui.app_dialog import AppDialog
-from studio.ui.dsl.app_menu import DUPLICATE_KEYS, EXPORT_KEYS
+from studio.ui.dsl.app_menu import DUPLICATE_KEYS, EXPORT_KEYS, add_bundle_action
+from studio.ui.dsl.bundle_export import BundleExporter
 from studio.ui.dsl.drop_overlay import DropOverlay
 from studio.ui.dsl.exporter import DslExporter
 from studio.ui.dsl.toast import Toast
 from studio.ui.editor.app_editor import AppEditor
 from studio.ui.icons import icon
+from studio.ui.template_gallery import TemplateCreator, TemplateGallery, TemplateStarter
 from studio.ui.theme import button, label
 from studio.ui.workflow.dsl_import import DslDropFilter, DslImporter
 from studio.ui.workflow.workflow_page import WorkflowPage
 
 log = logging.getLogger(__name__)
+TEMPLATE_KEYS = QKeySequence("Ctrl+Shift+N")
 
 
 class StudioPage(QStackedWidget):
@@ -44,8 +47,14 @@ class StudioPage(QStackedWidget):
         self.importer.imported.connect(self._imported)
         self.toast = Toast(self)
         self.exporter = DslExporter(services, bridge, self, self.toast)
+        self.bundle_exporter = BundleExporter(services, bridge, self, self.toast)
+        self.templates = TemplateCreator(services, bridge, self)
+        self.templates.created.connect(self._template_created)
+        self.templates.failed.connect(lambda message: self.toast.show_message(message))
         self.list_page = self._build_list()
         self.addWidget(self.list_page)
+        self.template_starter = TemplateStarter(self.templates, self.grid)  # the empty list invites with templates
+        self.template_starter.load(bridge, services)
         self.drop_overlay = DropOverlay(self.grid)
         DslDropFilter(self.importer, [self.list_page, self.grid, self.grid.viewport()], self.drop_overlay.set_active)
         self._add_page_actions()
@@ -62,9 +71,14 @@ class StudioPage(QStackedWidget):
         self.search.setClearButtonEnabled(True)
         self.search.setFixedWidth(220)
         self.search.textChanged.connect(lambda _t: self.refresh())
-        self.create_button = button("Create app", primary=True, tip="Create a new app (Ctrl+N)")
+        self.create_button = button("Create app", primary=True,
+                                    tip="Create a blank app (Ctrl+N) or start from a template (Ctrl+Shift+N)")
         self.create_button.setIcon(icon("plus", "#FFFFFF"))
-        self.create_button.clicked.connect(self.create_app)
+        create_menu = QMenu(self.create_button)
+        # The keys are shown after a tab, not set: as shortcuts they would collide with the window's own actions.
+        create_menu.addAction("Blank app…\tCtrl+N", self.create_app)
+        create_menu.addAction("From template…\tCtrl+Shift+N", self.create_from_template)
+        self.create_button.setMenu(create_menu)
         self.import_button = button("Import DSL", tip="Import a Dify DSL file (Ctrl+O), or drop a .yml file here")
         import_menu = QMenu(self.import_button)
         import_menu.addAction("From file…", self.importer.choose_file)
@@ -79,8 +93,8 @@ class StudioPage(QStackedWidget):
         self.rename_button.clicked.connect(lambda: self._with_current(self.rename_app))
         self.duplicate_button.clicked.connect(lambda: self._with_current(self.duplicate_app))
         self.delete_button.clicked.connect(lambda: self._with_current(self.delete_app))
-        self.empty_label = label("No apps yet. Create a Chatbot or a Text generator, or drop a Dify DSL (.yml) "
-                                 "file here.", "muted")
+        self.empty_label = label("No apps yet. Start from a template below, create a blank app, or drop a Dify DSL "
+                                 "(.yml) file here.", "muted")
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.grid.itemActivated.connect(lambda item: self.open_app(item.data(APP_ROLE)))
         self.grid.customContextMenuRequested.connect(self._context_menu)
@@ -127,6 +141,11 @@ class StudioPage(QStackedWidget):
         import_file.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         import_file.triggered.connect(self.importer.choose_file)
         page.addAction(import_file)
+        from_template = QAction(page)
+        from_template.setShortcut(TEMPLATE_KEYS)
+        from_template.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        from_template.triggered.connect(self.create_from_template)
+        page.addAction(from_template)
 
     def _add_page_actions(self) -> None:
         """Ctrl+Shift+E works on the list (the selected app) and in an open app; hidden pages' shortcuts never
@@ -149,6 +168,7 @@ class StudioPage(QStackedWidget):
         self.grid.set_apps(shown, select_id)
         self.count_label.setText(f"{len(apps)} app{'s' if len(apps) != 1 else ''}")
         self.empty_label.setVisible(not apps)
+        self.template_starter.set_wanted(not apps)
         self._update_buttons()
 
     def _update_buttons(self) -> None:
@@ -169,9 +189,11 @@ class StudioPage(QStackedWidget):
         if item is None:
             menu = QMenu(self)
             menu.addAction("Create app…", self.create_app)
+            menu.addAction("Create from template…", self.create_from_template)
             menu.addAction("Import DSL file…", self.importer.choose_file)
             menu.addAction("Paste DSL…", self.importer.paste)
             menu.popup(self.grid.viewport().mapToGlobal(pos))
+            self.context_menu = menu
             return
         self.grid.setCurrentItem(item)
         app = self.grid.current_app()
@@ -180,6 +202,7 @@ class StudioPage(QStackedWidget):
         menu.addAction("Rename…", lambda: self.rename_app(app))
         menu.addAction("Duplicate", lambda: self.duplicate_app(app)).setShortcut(DUPLICATE_KEYS)
         menu.addAction("Export DSL…", lambda: self.export_app(app)).setShortcut(EXPORT_KEYS)
+        menu.addAction("Export server bundle…", lambda: self.export_bundle(app))
         menu.addSeparator()
         menu.addAction("Delete…", lambda: self.delete_app(app))
         menu.popup(self.grid.viewport().mapToGlobal(pos))
@@ -197,7 +220,19 @@ class StudioPage(QStackedWidget):
             return None
 
         self.setCurrentIndex(0)
-        return self._show_dialog(AppDialog(submit, parent=self))
+        return self._show_dialog(AppDialog(submit, parent=self, on_templates=self.create_from_template))
+
+    def create_from_template(self) -> TemplateGallery:
+        """The gallery; a picked card becomes an app on a worker, which then opens (see _template_created)."""
+        self.setCurrentIndex(0)
+        return self._show_dialog(TemplateGallery(self.services, self.bridge, self.templates, self))
+
+    def _template_created(self, result) -> None:
+        self.search.clear()  # the new card must not hide behind a search
+        self.refresh(select_id=result.app.id)
+        if self.open_app(result.app) is not None:
+            notes = f" ({'; '.join(result.warnings)})" if result.warnings else ""
+            self.toast.show_message(f"Created “{result.app.name}” from a template{notes}")
 
     def edit_app_info(self, app: App) -> AppDialog:
         def submit(values: dict) -> str | None:
@@ -252,6 +287,16 @@ class StudioPage(QStackedWidget):
             self._warn("Could not export the app", exc.message)
             return self.dialog
         return self.exporter.export_app(app)
+
+    def export_bundle(self, app: App) -> QWidget:
+        """The folder dialog of a server bundle export; pending edits are saved first."""
+        self._save_open_app(app)
+        try:
+            app = self.services.apps.get(app.id)
+        except StudioError as exc:
+            self._warn("Could not export the app", exc.message)
+            return self.dialog
+        return self.bundle_exporter.export_app(app)
 
     def export_current(self) -> None:
         """Ctrl+Shift+E: the open app, else the selected card."""
@@ -317,6 +362,7 @@ class StudioPage(QStackedWidget):
         self.editor.info_requested.connect(lambda: self.edit_app_info(self.editor.app))
         self.editor.export_requested.connect(lambda: self.export_app(self.editor.app))
         self.editor.duplicate_requested.connect(lambda: self.duplicate_app(self.editor.app))
+        add_bundle_action(self.editor.app_menu, lambda: self.export_bundle(self.editor.app))
         self.addWidget(self.editor)
         self.setCurrentWidget(self.editor)
         self.title_changed.emit(app.name)
