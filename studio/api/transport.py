@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import socket
 from typing import Any
 
 import h11
@@ -25,6 +26,18 @@ _TIMEOUT_REPLY = (b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain; ch
                   b"content-length: 25\r\nconnection: close\r\n\r\nRequest headers timed out")
 
 
+def _no_delay(transport) -> None:
+    """Send each write at once. asyncio turns Nagle's algorithm off only for sockets whose proto is IPPROTO_TCP, and
+    a socket made with socket.socket(family, SOCK_STREAM) (as the server binds its own) has proto 0. With Nagle on,
+    a response written as headers then body waits for the client's delayed ACK: 40 ms on every keep-alive request."""
+    sock = transport.get_extra_info("socket")
+    if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:  # the peer may already be gone
+            pass
+
+
 class HeaderTimedH11Protocol(H11Protocol):
     """Two deadlines uvicorn lacks. Request headers must be complete `header_timeout` seconds after they began
     (or after the connection opened, or the previous response ended). And when a response was sent before its
@@ -37,6 +50,7 @@ class HeaderTimedH11Protocol(H11Protocol):
     _waiting_for: str = ""  # "headers" | "drain" | "" (no deadline of ours)
 
     def connection_made(self, transport) -> None:  # type: ignore[override]
+        _no_delay(transport)
         super().connection_made(transport)
         self._watch()
 
