@@ -1,5 +1,6 @@
 """Documents of a knowledge base through Dify's knowledge API: create from text or an uploaded file (indexed in the
-background, so the reply comes at once with its `batch`), list, get, enable/disable, delete, and indexing status."""
+background, so the reply comes at once with its `batch`), replace a document's text or file, list, get,
+enable/disable, delete, and indexing status."""
 
 from __future__ import annotations
 
@@ -29,6 +30,10 @@ FILE_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data"
     "type": "object", "required": ["file"],
     "properties": {"file": {"type": "string", "format": "binary"},
                    "data": {"type": "string", "description": "JSON: process_rule, doc_form, …"}}}}}}}
+
+UPDATE_FILE_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "properties": FILE_BODY["requestBody"]["content"]["multipart/form-data"]["schema"]["properties"],
+}}}}}
 
 
 class DocumentOptions(BaseModel):
@@ -166,6 +171,84 @@ async def create_by_file(request: Request, _: Key, dataset_id: str):
 @router.post("/datasets/{dataset_id}/document/create_by_file", include_in_schema=False)
 async def create_by_file_alias(request: Request, _: Key, dataset_id: str):
     return await _by_file(request, dataset_id)
+
+
+class TextUpdate(DocumentOptions):
+    name: str | None = Field(None, min_length=1, max_length=255)
+    text: str | None = None
+
+
+def _replace(services, dataset_id: str, document_id: str, options: DocumentOptions, name: str | None, source,
+             filename: str | None) -> dict:
+    """update-by-text/-file: the document keeps its id; new content is chunked and indexed again."""
+    dataset = dataset_or_404(services, dataset_id, counts=True)
+    doc = document_or_404(services, dataset, document_id)
+    check_technique(options.indexing_technique)
+    knowledge = services.knowledge
+    if source is not None:
+        if doc.status in BUSY and (knowledge.is_ingesting(dataset.id) or knowledge.ingesting_elsewhere(dataset.id)):
+            raise ApiError(400, "document_indexing", "The document is being processed and cannot be edited.")
+        if filename and Path(filename).suffix.lower() not in SUPPORTED_EXTENSIONS:
+            raise ApiError(415, "unsupported_file_type", f"File type not allowed: Studio reads "
+                           f"{', '.join(SUPPORTED_EXTENSIONS)}")
+        _chunking(services, dataset, options)
+    knowledge.replace_document(doc.id, name=name, source=source, filename=filename)
+    form = doc_form(knowledge.get(dataset.id, counts=False))
+    return {"document": document_json(knowledge.document(doc.id), form), "batch": doc.id}
+
+
+async def _update_by_text(request: Request, dataset_id: str, document_id: str, body: TextUpdate):
+    if body.text is not None and body.name is None:
+        raise ApiError(400, "invalid_param", "name is required with text: both text and name must be strings",
+                       params="name")
+    services = request.app.state.services
+    source = io.BytesIO(body.text.encode("utf-8")) if body.text is not None else None
+    filename = _text_file_name(body.name) if body.text is not None else None
+    return await in_pool(request, lambda: _replace(services, dataset_id, document_id, body, body.name, source,
+                                                   filename))
+
+
+@router.post("/datasets/{dataset_id}/documents/{document_id}/update-by-text",
+             summary="Rename a document or replace its text (it keeps its id and is indexed again)")
+async def update_by_text(request: Request, _: Key, dataset_id: str, document_id: str, body: TextUpdate):
+    return await _update_by_text(request, dataset_id, document_id, body)
+
+
+@router.post("/datasets/{dataset_id}/documents/{document_id}/update_by_text", include_in_schema=False)
+async def update_by_text_alias(request: Request, _: Key, dataset_id: str, document_id: str, body: TextUpdate):
+    return await _update_by_text(request, dataset_id, document_id, body)
+
+
+async def _update_by_file(request: Request, dataset_id: str, document_id: str):
+    form = await request.form()
+    item = form.get("file")
+    if isinstance(item, str):
+        raise ApiError(400, "no_file_uploaded", "Please upload your file.")
+    if len(form.getlist("file")) > 1:
+        raise ApiError(400, "too_many_files", "Only one file is allowed.")
+    options = _options(form.get("data"))
+    services = request.app.state.services
+    if item is None:  # Dify allows an update with options only; without content only the name could change
+        name = None
+        return await in_pool(request, lambda: _replace(services, dataset_id, document_id, options, name, None, None))
+    upload: UploadFile = item
+    if not upload.filename:
+        raise ApiError(400, "filename_not_exists_error", "The specified filename does not exist.")
+    name = Path(upload.filename.replace("\\", "/")).name
+    return await in_pool(request, lambda: _replace(services, dataset_id, document_id, options, name, upload.file,
+                                                   name))
+
+
+@router.post("/datasets/{dataset_id}/documents/{document_id}/update-by-file",
+             summary="Replace a document's file (it keeps its id and is indexed again)",
+             openapi_extra=UPDATE_FILE_BODY)
+async def update_by_file(request: Request, _: Key, dataset_id: str, document_id: str):
+    return await _update_by_file(request, dataset_id, document_id)
+
+
+@router.post("/datasets/{dataset_id}/documents/{document_id}/update_by_file", include_in_schema=False)
+async def update_by_file_alias(request: Request, _: Key, dataset_id: str, document_id: str):
+    return await _update_by_file(request, dataset_id, document_id)
 
 
 @router.get("/datasets/{dataset_id}/documents", summary="A knowledge base's documents, newest first")

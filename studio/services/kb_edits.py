@@ -70,6 +70,39 @@ class KnowledgeEdits:
         self.keep_ingesting(dataset.id)
         return doc
 
+    def replace_document(self, document_id: str, *, name: str | None = None, source: BinaryIO | None = None,
+                         filename: str | None = None) -> KbDocument:
+        """Dify's update-by-text/-file: rename a document and, given `source`, replace its content (stored as
+        `filename`), keeping its id. New content is chunked and indexed again in the background; its old chunks go
+        in the same transaction that queues it, and the indexer drops their vectors when it reads the new file."""
+        doc = self._repo.get_document(document_id)
+        if source is None:
+            if name is not None and name != doc.name:
+                self._repo.rename_document(doc.id, name)
+            return self._repo.get_document(doc.id)
+        if doc.status in BUSY and (self.is_ingesting(doc.dataset_id) or self.ingesting_elsewhere(doc.dataset_id)):
+            raise ValidationError(f"{doc.name} is being indexed; replace its content once indexing ends")
+        filename = clean_name(filename or Path(doc.source_path).name)
+        if not is_supported(filename) or filename.startswith("."):
+            raise UnsupportedFileTypeError(f"Studio cannot read {Path(filename).suffix or 'files without an extension'}"
+                                           f"; it reads {', '.join(SUPPORTED_EXTENSIONS)}")
+        folder = self._sources(doc.dataset_id) / doc.id
+        stored = folder / f"v{uuid.uuid4().hex[:12]}" / filename  # beside the old file until the swap commits
+        try:
+            digest, size = _store(source, stored, MAX_FILE_BYTES)
+            self._repo.requeue(doc.id, content_hash=digest, size_bytes=size, source_path=str(stored),
+                               **({"name": name} if name is not None else {}))
+        except BaseException:
+            shutil.rmtree(stored.parent, ignore_errors=True)
+            raise
+        old = Path(doc.source_path)
+        if old.parent == folder:  # the first content Studio stored for the client
+            old.unlink(missing_ok=True)
+        elif old.parent.parent == folder:  # an earlier replacement (a user's own files stay where they are)
+            shutil.rmtree(old.parent, ignore_errors=True)
+        self.keep_ingesting(doc.dataset_id)
+        return self._repo.get_document(doc.id)
+
     def drop_stored(self, dataset_id: str, document_id: str | None = None) -> None:
         """Remove what add_document stored for a deleted document (or a whole deleted knowledge base)."""
         folder = self._sources(dataset_id)

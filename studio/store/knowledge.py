@@ -192,12 +192,18 @@ class KnowledgeRepository:
                 KbDocumentRow.dataset_id == dataset_id, KbDocumentRow.status == DocumentStatus.ERROR.value,
                 KbDocumentRow.id.in_(chunked)).values(status=DocumentStatus.INDEXING.value, error="")).rowcount
 
-    def requeue(self, document_id: str, *, content_hash: str, size_bytes: int) -> None:
-        """A changed file: forget its chunks and parse it again."""
+    def requeue(self, document_id: str, *, content_hash: str, size_bytes: int, **changes: Any) -> None:
+        """A changed file: forget its chunks and parse it again. `changes` may also set name and source_path (a
+        document whose content a client replaced)."""
         with self._store.transaction() as s:
             s.execute(delete(SegmentRow).where(SegmentRow.document_id == document_id))
             s.execute(update(KbDocumentRow).where(KbDocumentRow.id == document_id).values(
-                content_hash=content_hash, size_bytes=size_bytes, status="waiting", error="", completed_at=None))
+                content_hash=content_hash, size_bytes=size_bytes, status="waiting", error="", completed_at=None,
+                **changes))
+
+    def rename_document(self, document_id: str, name: str) -> None:
+        with self._store.transaction() as s:
+            s.execute(update(KbDocumentRow).where(KbDocumentRow.id == document_id).values(name=name))
 
     def save_chunks(self, document_id: str, *, text: str, title: str, metadata: dict[str, Any], word_count: int,
                     segments: Sequence[dict[str, Any]], children: Sequence[dict[str, Any]]) -> None:

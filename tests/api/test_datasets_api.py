@@ -385,3 +385,45 @@ def test_documents_sent_at_once_are_all_indexed(kb):
     assert all(wait_indexed(client, ds, b)["indexing_status"] == "completed" for b in batches)
     docs = client.get(f"/datasets/{ds}/documents", params={"limit": 100}).json()
     assert docs["total"] == 8 and {d["display_status"] for d in docs["data"]} == {"available"}
+
+
+def test_update_by_text_and_file_replace_content_and_keep_the_id(two_docs, home):
+    client, ds, zebra, volcano = two_docs
+    stored = home / "files" / "knowledge" / ds / zebra["id"]
+    r = client.post(f"/datasets/{ds}/documents/{zebra['id']}/update-by-text", json={"name": "Bread", "text": SOURDOUGH})
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert out["batch"] == zebra["id"] and out["document"]["id"] == zebra["id"] and out["document"]["name"] == "Bread"
+    status = wait_indexed(client, ds, zebra["id"])
+    assert status["indexing_status"] == "completed", status
+    # The old text is gone from both legs of search and the new one is found under the same document id.
+    assert retrieve(client, ds, "zebras stripes", retrieval_model=FULL_TEXT) == []
+    top = retrieve(client, ds, "wild yeast starter for a tangy loaf")[0]
+    assert top["segment"]["document_id"] == zebra["id"] and "Sourdough" in top["segment"]["content"]
+    assert [p.read_text() for p in stored.rglob("*.txt")] == [SOURDOUGH]  # the old file was removed
+    assert client.get(f"/datasets/{ds}").json()["document_count"] == 2
+
+    # A rename alone keeps the content and needs no indexing; Dify's older spelling works too.
+    r = client.post(f"/datasets/{ds}/documents/{zebra['id']}/update_by_text", json={"name": "Sourdough"})
+    assert r.status_code == 200 and r.json()["document"]["name"] == "Sourdough"
+    assert r.json()["document"]["indexing_status"] == "completed"
+
+    files = {"file": ("lava.md", b"# Lava\n\nBasaltic lava flows are hot and runny; pahoehoe has a ropy skin.\n",
+                      "text/markdown")}
+    r = client.post(f"/datasets/{ds}/documents/{volcano['id']}/update-by-file", files=files,
+                    data={"data": json.dumps({"process_rule": {"mode": "automatic"}})})
+    assert r.status_code == 200, r.text
+    assert r.json()["document"]["id"] == volcano["id"] and r.json()["document"]["name"] == "lava.md"
+    assert wait_indexed(client, ds, volcano["id"])["indexing_status"] == "completed"
+    top = retrieve(client, ds, "ropy skin of runny basaltic lava")[0]
+    assert top["segment"]["document_id"] == volcano["id"] and "pahoehoe" in top["segment"]["content"]
+
+    # Client mistakes are 4xx with Dify's codes.
+    r = client.post(f"/datasets/{ds}/documents/{zebra['id']}/update-by-text", json={"text": "no name"})
+    assert r.status_code == 400 and r.json()["code"] == "invalid_param"
+    r = client.post(f"/datasets/{ds}/documents/{uuid.uuid4()}/update-by-text", json={"name": "x", "text": "y"})
+    assert r.status_code == 404 and r.json()["code"] == "not_found"
+    r = client.post(f"/datasets/{ds}/documents/{zebra['id']}/update-by-file",
+                    files={"file": ("tool.exe", b"MZ", "application/octet-stream")})
+    assert r.status_code == 415 and r.json()["code"] == "unsupported_file_type"
+    assert client.get(f"/datasets/{ds}/documents/{zebra['id']}").json()["name"] == "Sourdough"  # nothing changed
