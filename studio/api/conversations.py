@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -13,13 +14,15 @@ from starlette.concurrency import run_in_threadpool
 from studio.api.auth import AppCaller, app_caller
 from studio.api.errors import ApiError
 from studio.api.events import message_usage, thought_fields, unix
+from studio.api.info import parameters_of
 from studio.api.schemas import OptionalUser, QueryUser, RequiredQueryUser, User
-from studio.core.entities import AppMode, Conversation, Message
+from studio.core.entities import App, AppMode, Conversation, Message
 from studio.core.events import AgentThought
 
 router = APIRouter(tags=["conversations"])
 Caller = Annotated[AppCaller, Depends(app_caller)]
 DEFAULT_USER = "DEFAULT-USER"  # Dify's end user when a request names none
+_VARIABLE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 
 
 class _Body(BaseModel):
@@ -67,8 +70,15 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def conversation_json(conv: Conversation) -> dict[str, Any]:
-    return {"id": conv.id, "name": conv.name, "inputs": conv.inputs, "status": "normal", "introduction": "",
+def introduction_of(app: App, inputs: dict[str, Any]) -> str:
+    """The app's opening statement with the conversation's inputs in its {{variables}}, as Dify stores it."""
+    opening = str(parameters_of(app).get("opening_statement") or "")
+    return _VARIABLE.sub(lambda m: str(inputs.get(m.group(1), m.group(0))), opening)
+
+
+def conversation_json(conv: Conversation, app: App) -> dict[str, Any]:
+    return {"id": conv.id, "name": conv.name, "inputs": conv.inputs, "status": "normal",
+            "introduction": introduction_of(app, conv.inputs or {}),
             "created_at": _ts(conv.created_at), "updated_at": _ts(conv.updated_at)}
 
 
@@ -117,7 +127,7 @@ async def conversations(caller: Caller, request: Request, user: QueryUser = None
     def load():
         page, has_more = convs.page(caller.app.id, user=user or DEFAULT_USER, last_id=last_id or None, limit=limit,
                                     sort_by=sort_by)
-        return {"limit": limit, "has_more": has_more, "data": [conversation_json(c) for c in page]}
+        return {"limit": limit, "has_more": has_more, "data": [conversation_json(c, caller.app) for c in page]}
     return await run_in_threadpool(load)
 
 
@@ -148,7 +158,7 @@ async def rename_conversation(caller: Caller, request: Request, conversation_id:
             name = body.name or ""
             if not name.strip():
                 raise ApiError(400, "invalid_param", "name is required when auto_generate is false", params="name")
-        return conversation_json(convs.rename(conv.id, name))
+        return conversation_json(convs.rename(conv.id, name), caller.app)
     return await run_in_threadpool(rename)
 
 

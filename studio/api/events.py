@@ -123,6 +123,7 @@ class WorkflowFrames:
         self._kinds: dict[str, str] = {}  # container node id → iteration | loop
         self._predecessor: dict[tuple[str, int], str | None] = {}
         self.resources: list[dict[str, Any]] = []  # citations from knowledge-retrieval nodes, for message_end
+        self.prompt_tokens = 0  # of the LLM nodes, so message_end can split total_tokens as Dify does
         self.started_at = now()
 
     def __call__(self, events: Iterator[Any]) -> Iterator[dict[str, Any]]:
@@ -192,6 +193,9 @@ class WorkflowFrames:
         key = (ev.node_id, ev.index)
         if ev.node_type == "knowledge-retrieval" and self.ctx.conversation:
             self.resources += resources_from_node_items(ev.outputs.get("result") or [], len(self.resources) + 1)
+        usage_of_node = (ev.process_data or {}).get("usage") if isinstance(ev.process_data, dict) else None
+        if isinstance(usage_of_node, dict):
+            self.prompt_tokens += int(usage_of_node.get("prompt_tokens") or 0)
         meta = {**ev.metadata, "total_tokens": ev.tokens}
         common = {"outputs": ev.outputs, "inputs": ev.inputs, "status": ev.status.value, "error": ev.error or None,
                   "elapsed_time": round(ev.elapsed_s, 6), "execution_metadata": meta,
@@ -214,7 +218,9 @@ class WorkflowFrames:
                 "exceptions_count": ev.exceptions_count, "files": []}
         ok = ev.status.value in ("succeeded", "partial-succeeded", "stopped")
         if ctx.conversation and ok:
-            yield ctx.chat("message_end", metadata={"usage": usage(0, ev.total_tokens, ev.elapsed_s),
+            yield ctx.chat("message_end", metadata={"usage": usage(min(self.prompt_tokens, ev.total_tokens),
+                                                                  max(0, ev.total_tokens - self.prompt_tokens),
+                                                                  ev.elapsed_s),
                                                     "retriever_resources": self.resources}, files=[])
         yield ctx.workflow("workflow_finished", data)
         if ctx.conversation and not ok:

@@ -80,7 +80,12 @@ def _describe(exc: Exception) -> tuple[int, str, str | None, str | None]:
         return exc.status, exc.message, exc.extra.get("params"), "invalid_api_key" if exc.status == 401 else exc.code
     if isinstance(exc, StudioError):
         status, code = from_studio_error(exc)
-        return status, exc.message, None, "invalid_api_key" if status == 401 else code
+        message = exc.message
+        if message.endswith("in input form"):  # OpenAI's body has no place for it; Studio's extension does
+            message += ('; send the app\'s input form in the body\'s "inputs" object (Studio\'s extension, '
+                        'e.g. extra_body={"inputs": {...}} with the openai SDK)')
+            return status, message, "inputs", code
+        return status, message, None, "invalid_api_key" if status == 401 else code
     if isinstance(exc, RequestValidationError):
         param, message = describe(exc.errors())
         invalid_json = (exc.errors() or [{}])[0].get("type") == "json_invalid"

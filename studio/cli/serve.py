@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 from studio.core.errors import ValidationError
@@ -21,6 +22,9 @@ def register(sub) -> None:
                    help="a Host header to accept besides the bound address and localhost (repeatable)")
     p.add_argument("--cors-origin", action="append", default=[], metavar="ORIGIN",
                    help="a web origin allowed to call the API from a browser (CORS is off by default)")
+    p.add_argument("--local-models", action=argparse.BooleanOptionalAction, default=None,
+                   help="also list the local chat models on the OpenAI endpoint (/v1/models, as local/<id>) for any "
+                        "app key to call; saved, like API Access → Also list local models")
     p.add_argument("--headless", action="store_true", help="accepted for compatibility: serve never opens a window")
     p.add_argument("--bundle", metavar="DIR",
                    help="set up a server bundle (from `studio export APP --server DIR`) and serve it: its app is "
@@ -67,6 +71,8 @@ def _serve(services, args) -> int:
         raise ValidationError(f"{args.host} is reachable from other machines; add --public to bind it anyway")
     if warning:
         print(warning, file=sys.stderr)
+    if args.local_models is not None:
+        services.settings.set("api_local_models", int(args.local_models))
     if args.bundle:
         _install_bundle(services, args.bundle)
     elif not services.keys.list():

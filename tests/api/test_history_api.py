@@ -192,3 +192,16 @@ def test_suggested_questions_come_from_the_model_when_enabled(services, client, 
     assert on.json()["result"] == "success" and 1 <= len(data) <= 3 and all(isinstance(q, str) and q for q in data)
     other = client.get(f"/messages/{msg['id']}/suggested", headers=h, params={"user": "not-sam"})
     assert other.status_code == 404
+
+
+def test_a_conversation_introduction_is_the_opening_statement_with_its_inputs(services, client):
+    app = services.apps.create("Greeter", "chat", prompt="Greet {{who}}.")
+    form = [{"text-input": {"variable": "who", "label": "Who", "required": False}}]
+    params = {**app.config["model"], "completion_params": {"max_tokens": 4, "temperature": 0.0}}
+    app = services.apps.update(app.id, config={**app.config, "user_input_form": form, "model": params,
+                                               "opening_statement": "Hello {{who}}, ask me {{ anything }}."})
+    key = services.keys.create(app.id)[1]
+    r = client.post("/chat-messages", headers=auth(key), json={"inputs": {"who": "Ada"}, "query": "hi", "user": "u"})
+    assert r.status_code == 200, r.text
+    conv = client.get("/conversations", headers=auth(key), params={"user": "u"}).json()["data"][0]
+    assert conv["introduction"] == "Hello Ada, ask me {{ anything }}."

@@ -181,6 +181,23 @@ def test_one_text_input_workflow_as_a_model(api, services):
     assert services.workflows.runs(app.id)[0].status.value == "succeeded"
 
 
+def test_a_required_input_is_named_and_inputs_fill_it(api, services):
+    """OpenAI's body has no input form: the 400 says where Studio takes it, and extra_body fills it."""
+    app = services.apps.create("Tagline", "completion", prompt="Write a tagline for {{product}}.")
+    form = [{"text-input": {"variable": "product", "label": "Product", "required": True}}]
+    app = services.apps.update(app.id, config={**app.config, "user_input_form": form})
+    client = openai.OpenAI(base_url=api, api_key=services.keys.create(app.id)[1], max_retries=0, timeout=120)
+    with pytest.raises(openai.BadRequestError) as err:
+        client.chat.completions.create(model="Tagline", messages=[{"role": "user", "content": "tea"}], **SHORT)
+    body = err.value.body
+    assert body["param"] == "inputs" and body["code"] == "invalid_param"
+    assert body["message"].startswith("Product is required in input form") and '"inputs"' in body["message"]
+    reply = client.chat.completions.create(model="Tagline", messages=[{"role": "user", "content": "tea"}],
+                                           extra_body={"inputs": {"product": "green tea"}}, **SHORT)
+    assert reply.choices[0].message.content.strip()
+    assert services.conversations.recent_messages(app.id)[0].inputs == {"product": "green tea"}
+
+
 def test_dataset_key_cannot_list_models(client, services):
     key = services.keys.create(scope="dataset")[1]
     r = client.get("/models", headers=auth(key))

@@ -126,6 +126,15 @@ def test_chatflow_ends_with_message_end_then_workflow_finished(services, client)
     assert blocking["mode"] == "advanced-chat" and blocking["conversation_id"] == conv and blocking["answer"]
 
 
+def test_chatflow_usage_splits_prompt_and_completion_tokens(services, client):
+    app = import_sample(services, "basic_chatflow.yml")
+    out = client.post("/chat-messages", headers=auth(_key(services, app)), json={
+        "inputs": {}, "query": "Reply with one word: hello.", "user": "u"}).json()
+    use = out["metadata"]["usage"]
+    assert use["prompt_tokens"] > 0 and use["completion_tokens"] > 0
+    assert use["prompt_tokens"] + use["completion_tokens"] == use["total_tokens"]
+
+
 def test_failed_workflow_is_a_failed_finish_not_an_error(services, client):
     app = services.dsl.import_text(code_workflow("fail-flow", FAIL)).app
     key = _key(services, app)

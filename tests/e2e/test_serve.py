@@ -39,12 +39,15 @@ def test_serve_answers_with_a_key_and_stops_on_ctrl_c(home):
     _studio(home, "apps", "create", "--name", "Echo", "--prompt", "Repeat the user's words.")
     token = _studio(home, "keys", "create", "Echo")
     port = _free_port()
-    proc = subprocess.Popen([STUDIO, "serve", "--port", str(port)], env=_env(home), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([STUDIO, "serve", "--port", str(port), "--local-models"], env=_env(home),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         url = _wait_listening(proc, port)
         info = httpx.get(f"{url}/info", headers={"Authorization": f"Bearer {token}"}, timeout=30)
         assert info.status_code == 200 and info.json()["name"] == "Echo"
+        models = httpx.get(f"{url}/models", headers={"Authorization": f"Bearer {token}"}, timeout=30).json()
+        ids = [m["id"] for m in models["data"]]
+        assert not ids[0].startswith("local/") and any(i.startswith("local/") for i in ids[1:]), ids  # the app, then models
         assert httpx.get(f"{url}/info", timeout=30).status_code == 401
         answer = httpx.post(f"{url}/chat-messages", headers={"Authorization": f"Bearer {token}"}, timeout=120,
                             json={"inputs": {}, "query": "hello", "user": "script"})
