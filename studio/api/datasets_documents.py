@@ -21,6 +21,7 @@ from studio.api.datasets_shapes import (DifyRetrieval, check_technique, dataset_
 from studio.api.errors import ApiError
 from studio.api.validation import describe
 from studio.core.entities import ApiKey
+from studio.core.text import require_text
 from studio.core.knowledge import SUPPORTED_EXTENSIONS, DocumentStatus, KbDocument, ProcessRule
 
 router = APIRouter(tags=["datasets"])
@@ -139,6 +140,7 @@ def _options(raw: Any) -> DocumentOptions:
         raise ApiError(400, "invalid_param", "data must be a JSON object of document options", params="data") from None
     if not isinstance(data, dict):
         raise ApiError(400, "invalid_param", "data must be a JSON object of document options", params="data")
+    require_text(data, "data")
     try:
         return DocumentOptions.model_validate(data)
     except PydanticError as exc:

@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException
 
 from studio.api.errors import envelope_for
 from studio.core.errors import AuthenticationError
+from studio.core.text import lone_surrogate_at
 
 MAX_BODY_BYTES = 16 * 1024 * 1024  # a 15 MB upload (Dify's limit) plus its multipart framing
 BODY_TIMEOUT_SECONDS = 30.0  # the whole body must arrive within this time after the headers
@@ -23,6 +24,7 @@ LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 WILDCARDS = ("0.0.0.0", "::")
 MISSING_KEY = "Authorization header must be provided and start with 'Bearer'"
 KEY_STATE = "studio_api_key"  # scope["state"] entry: the key the guard checked, so the routes do not look it up again
+_HOST = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(:[0-9]{1,5})?")  # RFC 7230 uri-host [":" port]
 _TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]{1,512}=*")  # RFC 6750's b64token
 
 
@@ -92,10 +94,10 @@ class BodyTimeout(HTTPException):
                          headers={"Connection": "close"})
 
 
-async def reply(send, path: str, status: int, code: str, message: str, *, close: bool = False) -> None:
+async def reply(send, path: str, status: int, code: str, message: str, *, close: bool = False, **extra) -> None:
     """An error answered by the guard itself, in the envelope of the path (Dify's, or OpenAI's on its paths). A body
     left unread is discarded by the transport as it arrives, for a few seconds at most (see transport.py)."""
-    body = json.dumps(envelope_for(path, status, code, message)).encode()
+    body = json.dumps(envelope_for(path, status, code, message, **extra)).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     if status == 401:
         headers.append((b"www-authenticate", b'Bearer realm="api"'))
@@ -137,7 +139,11 @@ class GuardMiddleware:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         headers, path = dict(scope.get("headers") or []), scope.get("path", "")
-        host = host_name(headers.get(b"host", b"").decode("latin-1"))
+        raw_host = headers.get(b"host", b"").decode("latin-1")
+        if not _HOST.fullmatch(raw_host.strip()):
+            return await reply(send, path, 400, "invalid_host", f"The Host header {raw_host[:100]!r} is not a host "
+                               "name or address with an optional port")
+        host = host_name(raw_host)
         if not self.hosts.allows(host):
             return await reply(send, path, 403, "invalid_host", f"Host {host!r} is not allowed: use the address "
                                "the API is bound to or localhost, or start it with --allowed-host NAME")
@@ -153,9 +159,10 @@ class GuardMiddleware:
         if declared is not None and declared > self.max_body:
             return await reply(send, path, 413, "request_too_large", self._too_large())
         timed = timed_receive(receive, self.body_timeout)
-        if not chunked:
+        json_body = is_json(headers.get(b"content-type", b""))
+        if not chunked and not (json_body and declared):
             return await self.app(scope, timed, send)  # h11 stops a body at its declared length
-        await self._buffered(scope, timed, send, path)
+        await self._buffered(scope, timed, send, path, check_text=json_body)
 
     async def _check_key(self, scope, header: str) -> str:
         """"" when the request's key is valid (and remembered for the routes); else why it is refused."""
@@ -171,8 +178,9 @@ class GuardMiddleware:
         scope.setdefault("state", {})[KEY_STATE] = key
         return ""
 
-    async def _buffered(self, scope, receive, send, path: str) -> None:
-        """A chunked body has no length to check up front: read it (up to the limit, in time) before the app."""
+    async def _buffered(self, scope, receive, send, path: str, *, check_text: bool = False) -> None:
+        """Read the body (up to the limit, in time) before the app: a chunked body has no length to check up front,
+        and a JSON body's text is checked (see unicode_problem)."""
         body, more, seen = [], True, 0
         try:
             while more:
@@ -186,6 +194,10 @@ class GuardMiddleware:
                 more = message.get("more_body", False)
         except BodyTimeout as exc:
             return await reply(send, path, 408, "request_timeout", exc.detail, close=True)
+        problem = unicode_problem(b"".join(body)) if check_text else None
+        if problem:
+            field, message = problem
+            return await reply(send, path, 400, "invalid_param", message, **({"params": field} if field else {}))
         replayed = False
 
         async def replay():
@@ -199,3 +211,33 @@ class GuardMiddleware:
 
     def _too_large(self) -> str:
         return f"The request body is larger than the limit of {self.max_body // (1024 * 1024)} MB"
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def is_json(content_type: bytes) -> bool:
+    """Whether FastAPI will parse a body as JSON: application/json, */*+json, or no content type at all."""
+    kind = content_type.split(b";", 1)[0].strip().lower()
+    return not kind or kind == b"application/json" or (kind.startswith(b"application/") and kind.endswith(b"+json"))
+
+
+def unicode_problem(body: bytes) -> tuple[str, str] | None:
+    """(field, why) when a JSON body's text cannot be stored or tokenised, else None. Python's JSON parser lets through invalid
+    UTF-8 (as lone surrogates) and escaped lone surrogates ("\\ud800"); either would fail much later, when SQLite,
+    the tokenizer or a log writes the string, as a 500 with half a run stored."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return "", f"The request body is not valid UTF-8 (byte {exc.start}); send JSON as UTF-8 text"
+    if not _SURROGATE_ESCAPE.search(text):
+        return None
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None  # the route reports malformed JSON in its own words
+    where = lone_surrogate_at(data)
+    if where is None:
+        return None
+    return where, (f"{where or 'The body'} holds an unpaired UTF-16 surrogate (\\ud800-\\udfff), which is not "
+                   "text; send valid Unicode")

@@ -14,6 +14,7 @@ from studio.core.entities import (
     App, AppMode, ChatTurn, Conversation, GenerationParams, Message, MessageStatus, ModelInfo, with_article,
 )
 from studio.core.errors import NotFoundError, StudioError, ValidationError
+from studio.core.text import require_text
 from studio.core.events import AgentThought, ChatEvent, MessageFinished, MessageStarted, TextChunk
 from studio.services.app_knowledge import knowledge_context, with_context
 from studio.services.conversation_vars import as_item, check_value, declared
@@ -60,6 +61,7 @@ class ChatService:
         """One chat turn. Validation happens before the first event; the rest streams."""
         app = self._chat_app(app_ref)
         query = self._check_query(query, required=True)
+        require_text({"inputs": inputs or {}, "user": user})
         cfg = parse_config(app.config)
         model = self._models.resolve_chat_model(cfg.model.name)
         if conversation_id:
@@ -86,6 +88,7 @@ class ChatService:
         replace the app's generation params for this call only. The turn is stored like any other: in the
         conversation whose stored answers are exactly that history, else in a new one."""
         app = self._chat_app(app_ref)
+        require_text({"messages": [t.content for t in turns], "inputs": inputs or {}, "user": user})
         extra_system, history, query = split_turns(turns)
         query = self._check_query(query, required=True)
         cfg = parse_config(app.config)
@@ -133,6 +136,7 @@ class ChatService:
         if app.mode != AppMode.COMPLETION:
             raise ValidationError(f"{app.name} is {with_article(app.mode.value)} app, not a text generator")
         query = self._check_query(query, required=False)
+        require_text({"inputs": inputs or {}, "user": user})
         cfg = parse_config(app.config)
         inputs = validate_inputs(cfg.inputs(), inputs or {})
         model = self._models.resolve_chat_model(cfg.model.name)
@@ -172,6 +176,7 @@ class ChatService:
             raise ValidationError("query is required")
         if len(query) > MAX_QUERY_CHARS:
             raise ValidationError(f"query is too long ({len(query)} characters; the limit is {MAX_QUERY_CHARS})")
+        require_text(query, "query")
         return query
 
     def _conversation_of(self, app: App, conversation_id: str, user: str) -> Conversation:

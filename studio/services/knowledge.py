@@ -16,6 +16,7 @@ from pydantic import ValidationError as PydanticError
 
 from studio.core.cancel import CancelToken
 from studio.core.errors import ConflictError, NotFoundError, ValidationError
+from studio.core.text import require_text
 from studio.core.knowledge import (Dataset, DocumentStatus, EmbeddingChoice, KbDocument,
                                    ProcessRule, RetrievalSettings, Segment, Segmentation)
 from studio.knowledge import metadata as metadata_filter
@@ -352,6 +353,7 @@ class KnowledgeService(KnowledgeEdits):
         query = (query or "").strip()
         if not query:
             raise ValidationError("Type a query to search for")
+        require_text(query, "query")
         base = settings or datasets[0].retrieval
         update: dict[str, Any] = {}
         if mode is not None:

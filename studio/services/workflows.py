@@ -13,6 +13,7 @@ from studio.core.app_config import start_inputs
 from studio.core.cancel import CancelToken
 from studio.core.entities import App, AppMode, MessageStatus, with_article
 from studio.core.errors import ValidationError
+from studio.core.text import require_text
 from studio.core.workflow import (
     NodeFinished, NodeRun, RunStatus, WorkflowEvent, WorkflowFinished, WorkflowRun, WorkflowText,
 )
@@ -86,6 +87,7 @@ class WorkflowService:
             files: list[dict[str, Any]] | None = None, invoke_from: str = "debugger") -> Iterator[WorkflowEvent]:
         """Validate everything first (errors raise here), then return the event stream of the run."""
         app = self._apps.resolve(app_ref)
+        require_text({"inputs": inputs or {}, "query": query or "", "user": user, "files": files or []})
         wf = workflow_of(app)
         graph = self.validate(app)
         chat = app.mode == AppMode.ADVANCED_CHAT

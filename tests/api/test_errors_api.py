@@ -135,3 +135,43 @@ def test_retrieval_settings_errors_are_plain_and_name_the_field(knowledge):
     r = client.post(f"/datasets/{ds}/document/create-by-file", files={"file": ("a.txt", b"hello", "text/plain")},
                     data={"data": '{"retrieval_model": {"top_k": 500}}'})
     _dify_400(r, "data.retrieval_model.top_k", "data.retrieval_model.top_k must be at most 100")
+
+
+LONE = '"a\\ud800b"'  # a JSON escape of an unpaired UTF-16 surrogate: Python's parser accepts it, nothing can store it
+
+
+def test_unpaired_surrogates_and_invalid_utf8_are_400s_that_store_nothing(services, client, chat_key):
+    from tests.api.flows import ECHO, code_workflow
+
+    flow = services.dsl.import_text(code_workflow("surrogate-flow", ECHO)).app
+    flow_key = services.keys.create(flow.id)[1]
+    headers = {**auth(flow_key), "Content-Type": "application/json"}
+    for mode in ("blocking", "streaming"):
+        raw = f'{{"inputs": {{"text": {LONE}}}, "user": "u", "response_mode": "{mode}"}}'.encode()
+        _dify_400(client.post("/workflows/run", headers=headers, content=raw), "inputs.text", "surrogate")
+    assert services.workflows.runs(flow.id) == []  # nothing half-stored, nothing left running
+    raw = b'{"inputs": {"text": "a\xed\xa0\x80b"}, "user": "u"}'  # the same as raw bytes: not UTF-8
+    _dify_400(client.post("/workflows/run", headers=headers, content=raw), None, "not valid UTF-8")
+
+    chat_headers = {**auth(chat_key), "Content-Type": "application/json"}
+    raw = f'{{"inputs": {{}}, "query": "hi", "user": {LONE}}}'.encode()
+    _dify_400(client.post("/chat-messages", headers=chat_headers, content=raw), "user", "surrogate")
+    raw = f'{{"model": "Helper", "messages": [{{"role": "user", "content": {LONE}}}]}}'.encode()
+    r = client.post("/chat/completions", headers=chat_headers, content=raw)
+    assert r.status_code == 400 and r.json()["error"]["param"] == "messages[0].content", r.text
+    assert services.conversations.recent_messages(services.apps.resolve("Helper").id) == []
+    # A valid pair of surrogates is one character, and fine.
+    raw = b'{"inputs": {"text": "\\ud83d\\ude00"}, "user": "u"}'
+    r = client.post("/workflows/run", headers=headers, content=raw)
+    assert r.status_code == 200 and r.json()["data"]["outputs"] == {"result": "echo: \U0001F600"}, r.text
+
+
+def test_services_refuse_strings_that_are_not_text(services, chat_app):
+    """The command line reaches the services without the API's guard (undecodable argv bytes become surrogates)."""
+    from studio.core.errors import ValidationError
+
+    with pytest.raises(ValidationError, match=r"query holds characters that are not valid Unicode"):
+        list(services.chat.send(chat_app.id, "a\udcff"))
+    with pytest.raises(ValidationError, match=r"inputs\.x holds"):
+        list(services.chat.send(chat_app.id, "hi", inputs={"x": "\ud800"}))
+    assert services.conversations.recent_messages(chat_app.id) == []
