@@ -14,6 +14,7 @@ from studio.core.errors import StudioError
 
 CURRENT_DSL_VERSION = "0.5.0"
 MAX_DSL_BYTES = 10 * 1024 * 1024
+MAX_ALIAS_EXPANSION = 200_000  # values that YAML aliases may add beyond the file's own size (Dify writes none)
 GRAPH_MODES = (AppMode.WORKFLOW, AppMode.ADVANCED_CHAT)
 
 
@@ -71,6 +72,24 @@ def _load_yaml(text: str) -> Any:
         raise DslError("Invalid YAML format: the document is nested too deeply") from None
 
 
+def _expanded_size_ok(data: Any, budget: int) -> bool:
+    """Whether `data`, with every YAML alias expanded, holds at most `budget` values. Aliases let a few kilobytes
+    stand for billions of values ("billion laughs") or a cycle; PyYAML shares the objects, but storing the app
+    as JSON, or any walk over it, would expand them. Stops as soon as the budget is spent."""
+    stack = [data]
+    while stack:
+        budget -= 1
+        if budget < 0:
+            return False
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.values())
+            budget -= len(item)  # the keys
+        elif isinstance(item, list):
+            stack.extend(item)
+    return True
+
+
 def parse(text: str | bytes) -> DslDocument:
     """Check a DSL text the way Dify's importer does; raises DslError naming the problem."""
     if isinstance(text, bytes):
@@ -87,6 +106,9 @@ def parse(text: str | bytes) -> DslDocument:
     data = _load_yaml(text)
     if not isinstance(data, dict):
         raise DslError("Invalid YAML format: content must be a mapping")
+    if "*" in text and not _expanded_size_ok(data, len(text) + MAX_ALIAS_EXPANSION):
+        raise DslError("Invalid YAML format: its aliases (*name) expand to far more data than the file holds, or "
+                       "refer to themselves; write the values out instead")
     warnings = []
     if data.get("kind") not in (None, "app"):
         raise DslError(f"Unsupported kind {data.get('kind')!r}: only 'app' DSL files can be imported")

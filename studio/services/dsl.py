@@ -15,6 +15,7 @@ from studio.core.atomic import atomic_write_text
 from studio.dsl.exporter import dump, export_document
 from studio.dsl.loader import GRAPH_MODES, DslDocument, DslError, ImportStatus, parse
 from studio.dsl.refs import dataset_ids, model_refs, remap_dataset_ids
+from studio.dsl.variables import check_variables
 from studio.services.apps import resolve_app
 
 log = logging.getLogger(__name__)
@@ -104,6 +105,7 @@ class DslService:
     def _config(self, doc: DslDocument, warnings: list[str]) -> dict:
         if doc.mode in GRAPH_MODES:
             workflow = doc.data["workflow"]
+            check_variables(workflow)
             try:
                 self._runner.validate(workflow.get("graph") or {})  # ConfigError names the node
             except (TypeError, ValueError, AttributeError, KeyError, IndexError) as exc:

@@ -99,3 +99,58 @@ def test_textually_mangled_files(studio, index, data):
     else:
         mangled = text.encode()[:cut] + data.draw(st.binary(max_size=8)) + text.encode()[cut:]
     _import_is_clean(studio, mangled)
+
+
+WORKFLOW = (Path(__file__).resolve().parents[2] / "resources" / "templates" / "workflow.yml").read_text()
+
+
+def _with_workflow(**changes) -> str:
+    data = yaml.safe_load(WORKFLOW)
+    data["workflow"].update(changes)
+    return yaml.safe_dump(data)
+
+
+@pytest.mark.parametrize(("changes", "words"), [
+    ({"environment_variables": [{"name": 5, "value_type": "string", "value": "x"}]},
+     "workflow.environment_variables[0]: name must be a non-empty string"),
+    ({"environment_variables": [7]}, "workflow.environment_variables[0] must be a mapping"),
+    ({"environment_variables": {"a": 1}}, "workflow.environment_variables must be a list"),
+    ({"environment_variables": [{"name": "k", "value_type": "spaceship", "value": "x"}]},
+     "(k): value_type must be one of string, secret, number"),
+    ({"environment_variables": [{"name": "k", "value_type": "number", "value": "ten"}]},
+     "(k): the value 'ten' is not of type number"),
+    ({"conversation_variables": [{"name": "c", "value_type": "object", "value": [1]},]},
+     "workflow.conversation_variables[0] (c): the value [1] is not of type object"),
+    ({"conversation_variables": [{"name": "c", "value_type": "string", "value": ""},
+                                 {"name": "c", "value_type": "string", "value": ""}]}, "(c): the name is used twice"),
+])
+def test_malformed_variable_declarations_are_refused_by_name(studio, changes, words):
+    before = {a.id for a in studio.apps.list()}
+    with pytest.raises(StudioError) as err:
+        studio.dsl.import_text(_with_workflow(**changes))
+    assert words in err.value.message
+    assert {a.id for a in studio.apps.list()} == before
+
+
+def test_well_formed_variables_import(studio):
+    env = [{"name": "region", "value_type": "string", "value": "eu"}, {"name": "n", "value_type": "number",
+                                                                       "value": 3},
+           {"name": "token", "value_type": "secret", "value": ""}]
+    app = studio.dsl.import_text(_with_workflow(environment_variables=env)).app
+    studio.apps.delete(app.id)
+
+
+@pytest.mark.parametrize("text", [
+    # "Billion laughs": nine levels of nine aliases stand for 9**9 values in a few hundred bytes.
+    "kind: app\nversion: '0.5.0'\napp: {name: lol, mode: workflow}\n"
+    + "".join(f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 9) if i else ', '.join(['lol'] * 9)}]\n" for i in range(9))
+    + "workflow: {graph: {nodes: [], edges: []}, environment_variables: *l8}\n",
+    # An alias inside itself: a cycle that any walk or JSON dump would follow forever.
+    "kind: app\nversion: '0.5.0'\napp: {name: cyc, mode: workflow}\n"
+    "workflow: &w {graph: {nodes: [], edges: []}, features: {again: *w}}\n",
+])
+def test_alias_bombs_and_cycles_are_refused_quickly(studio, text):
+    before = {a.id for a in studio.apps.list()}
+    with pytest.raises(StudioError, match="aliases"):
+        studio.dsl.import_text(text)
+    assert {a.id for a in studio.apps.list()} == before
