@@ -191,6 +191,11 @@ def test_a_specific_address_accepts_itself_and_localhost(services, chat_key):
         assert _host_check(url, chat_key, "localhost").status_code == 200
         for bad in ("127.0.0.3", "10.0.0.1", "studio.example"):
             assert _host_check(url, chat_key, bad).status_code == 403, bad
+        for malformed in (f"localhost:{server.port}, evil.com", "localhost:abc", "localhost:", "a b", "[::1",
+                          "evil.com@localhost"):
+            r = _host_check(url, chat_key, malformed)
+            assert r.status_code == 400 and r.json()["code"] == "invalid_host", (malformed, r.text)
+            assert "is not a host name" in r.json()["message"]
     finally:
         server.stop()
 
