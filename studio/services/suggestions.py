@@ -65,17 +65,22 @@ _QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"')
 
 
 def _questions(text: str) -> list[str]:
+    """The grammar's strings may hold raw line breaks, which strict JSON refuses; they are read leniently. Repeats
+    (a small model's habit) are dropped."""
     try:
-        items = json.loads(text)
+        items = json.loads(text, strict=False)
     except json.JSONDecodeError:  # cut off (cancelled, or the token cap): keep the questions that were finished
         items = [q for q in map(_unquote, _QUOTED.findall(text)) if q]
         if not items:
             log.warning("suggested questions: the model's output was not JSON: %.80r", text)
-    return [q.strip() for q in items if isinstance(q, str) and q.strip()][:3] if isinstance(items, list) else []
+    if not isinstance(items, list):
+        return []
+    questions = [" ".join(q.split()).lstrip("[]{}, ") for q in items if isinstance(q, str)]
+    return list(dict.fromkeys(q for q in questions if q))[:3]
 
 
 def _unquote(body: str) -> str:
     try:
-        return json.loads(f'"{body}"')
+        return json.loads(f'"{body}"', strict=False)
     except json.JSONDecodeError:
         return ""
