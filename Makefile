@@ -53,6 +53,7 @@ screenshot: install
 	xvfb-run -a -s "-screen 0 1400x900x24" $(PY) resources/screenshots/take_api_screenshots.py
 	xvfb-run -a -s "-screen 0 1400x900x24" $(PY) resources/screenshots/take_agent_screenshots.py
 	xvfb-run -a -s "-screen 0 1400x900x24" $(PY) resources/screenshots/take_template_screenshots.py
+	xvfb-run -a -s "-screen 0 1400x900x24" $(PY) resources/screenshots/take_dsl_screenshots.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -6,21 +6,14 @@ questions in Debug & Preview, unfolds one tool step and the Tools section's sett
 
 from __future__ import annotations
 
-import argparse
 import sys
-import tempfile
 from pathlib import Path
 
 import yaml
-from PySide6.QtWidgets import QApplication
 
-from studio.app import build
-from studio.core.settings import Settings
-from studio.ui.main_window import MainWindow
-from studio.ui.theme import apply_theme
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from take_screenshots import pause, wait  # noqa: E402 - a sibling script, not a package
+from take_screenshots import in_window, pause, wait  # noqa: E402 - a sibling script, not a package
 
 HERE = Path(__file__).resolve().parent
 TOOLS = [
@@ -71,24 +64,8 @@ def shoot(window, services, out: Path) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--out", type=Path, default=HERE / "agent-chat.png")
-    args = parser.parse_args()
-    qt = QApplication(sys.argv)
-    apply_theme(qt)
-    with tempfile.TemporaryDirectory() as home:
-        services = build(Settings(home=Path(home)))
-        window = MainWindow(services)
-        window.resize(1400, 900)
-        window.show()
-        pause(300)
-        try:
-            shoot(window, services, args.out)
-        finally:
-            window.close()
-            services.close()
-    print(f"wrote {args.out}")
-    return 0
+    return in_window(lambda window, services, args, home, _: shoot(window, services, args.out), __doc__,
+                     HERE / "agent-chat.png")
 
 
 if __name__ == "__main__":

@@ -5,24 +5,17 @@ app's examples, and the dialog that shows a new key once."""
 
 from __future__ import annotations
 
-import argparse
 import socket
 import sys
-import tempfile
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication
 
-from studio.app import build
 from studio.core.app_config import default_config
 from studio.core.entities import AppMode
-from studio.core.settings import Settings
-from studio.ui.main_window import MainWindow
-from studio.ui.theme import apply_theme
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from take_screenshots import pause, wait  # noqa: E402 - a sibling script, not a package
+from take_screenshots import in_window, pause, wait  # noqa: E402 - a sibling script, not a package
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_PORT = 5001
@@ -81,23 +74,7 @@ def shoot(window, services, out: Path) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--out", type=Path, default=HERE)
-    args = parser.parse_args()
-    app = QApplication(sys.argv[:1])
-    apply_theme(app)
-    with tempfile.TemporaryDirectory() as home:
-        services = build(Settings(home=Path(home)))
-        try:
-            window = MainWindow(services)
-            window.resize(1400, 900)
-            window.show()
-            pause(300)
-            shoot(window, services, args.out)
-            window.close()
-        finally:
-            services.close()
-    return 0
+    return in_window(lambda window, services, args, home, _: shoot(window, services, args.out), __doc__, HERE)
 
 
 if __name__ == "__main__":

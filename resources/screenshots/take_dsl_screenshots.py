@@ -5,9 +5,7 @@ model is not installed, and grabs the problems banner, the app menu, an export t
 
 from __future__ import annotations
 
-import argparse
 import sys
-import tempfile
 from pathlib import Path
 
 import yaml
@@ -15,14 +13,10 @@ from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from studio.app import build
-from studio.core.settings import Settings
-from studio.ui.main_window import MainWindow
-from studio.ui.theme import apply_theme
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from take_screenshots import pause, seed, wait  # noqa: E402 - the same event-loop helpers as the README shots
+from take_screenshots import in_window, pause, seed, wait  # noqa: E402 - the same event-loop helpers as the README shots
 
 
 def dify_chatbot() -> str:
@@ -74,22 +68,8 @@ def take(window, services, out: Path, scratch: Path) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--out", type=Path, default=HERE)
-    args = parser.parse_args()
-    app = QApplication(sys.argv[:1])
-    apply_theme(app)
-    with tempfile.TemporaryDirectory() as home:
-        services = build(Settings(home=Path(home)))
-        try:
-            window = MainWindow(services)
-            window.resize(1400, 900)
-            window.show()
-            take(window, services, args.out, Path(home))
-            window.close()
-        finally:
-            services.close()
-    return 0
+    return in_window(lambda window, services, args, home, _: take(window, services, args.out, home), __doc__, HERE,
+                     settle_ms=0)
 
 
 if __name__ == "__main__":

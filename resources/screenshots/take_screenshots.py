@@ -43,6 +43,35 @@ def pause(ms: int) -> None:
     loop.exec()
 
 
+def in_window(take, description: str | None, out: Path, *, extra: bool = False, prepare=None,
+              settle_ms: int = 300) -> int:
+    """What every screenshot script does around its shots: parse --out (and --extra), build Studio on a throwaway
+    home, let `prepare(services)` seed it, open the main window at 1400×900, then call
+    `take(window, services, args, home, prepared)`, and close everything whatever happens."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--out", type=Path, default=out)
+    if extra:
+        parser.add_argument("--extra", type=Path, default=Path(tempfile.gettempdir()))
+    args = parser.parse_args()
+    app = QApplication(sys.argv[:1])
+    apply_theme(app)
+    with tempfile.TemporaryDirectory() as home:
+        services = build(Settings(home=Path(home)))
+        try:
+            prepared = prepare(services) if prepare else None
+            window = MainWindow(services)
+            window.resize(1400, 900)
+            window.show()
+            pause(settle_ms)
+            try:
+                take(window, services, args, Path(home), prepared)
+            finally:
+                window.close()
+        finally:
+            services.close()
+    return 0
+
+
 def seed(services):
     cfg = default_config(AppMode.CHAT, "You are a helpful assistant.")
     cfg["opening_statement"] = "Hello! I can help you plan a trip in Europe."
@@ -113,27 +142,11 @@ def pages(window, services, extra: Path) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--out", type=Path, default=HERE / "main-window-chat.png")
-    parser.add_argument("--extra", type=Path, default=Path(tempfile.gettempdir()))
-    args = parser.parse_args()
-    app = QApplication(sys.argv[:1])
-    apply_theme(app)
-    with tempfile.TemporaryDirectory() as home:
-        services = build(Settings(home=Path(home)))
-        try:
-            bot = seed(services)
-            window = MainWindow(services)
-            window.resize(1400, 900)
-            window.show()
-            pause(400)
-            window.grab().save(str(args.extra / "studio-page.png"))
-            chat(window, bot, args.out, args.extra)
-            pages(window, services, args.extra)
-            window.close()
-        finally:
-            services.close()
-    return 0
+    def take(window, services, args, home, bot) -> None:
+        window.grab().save(str(args.extra / "studio-page.png"))
+        chat(window, bot, args.out, args.extra)
+        pages(window, services, args.extra)
+    return in_window(take, __doc__, HERE / "main-window-chat.png", extra=True, prepare=seed, settle_ms=400)
 
 
 if __name__ == "__main__":

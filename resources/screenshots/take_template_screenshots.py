@@ -6,22 +6,15 @@ default)."""
 
 from __future__ import annotations
 
-import argparse
 import sys
-import tempfile
 from pathlib import Path
 
 from PySide6.QtGui import QColor, QPainter, QPen
-from PySide6.QtWidgets import QApplication
 
-from studio.app import build
-from studio.core.settings import Settings
-from studio.ui.main_window import MainWindow
-from studio.ui.theme import apply_theme
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from take_screenshots import pause, wait  # noqa: E402 - the same event-loop helpers as the README shots
+from take_screenshots import in_window, pause, wait  # noqa: E402 - the same event-loop helpers as the README shots
 
 
 def window_with_dialog(window, dialog):
@@ -56,22 +49,7 @@ def take(window, out: Path) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--out", type=Path, default=HERE)
-    args = parser.parse_args()
-    app = QApplication(sys.argv[:1])
-    apply_theme(app)
-    with tempfile.TemporaryDirectory() as home:
-        services = build(Settings(home=Path(home)))
-        try:
-            window = MainWindow(services)
-            window.resize(1400, 900)
-            window.show()
-            take(window, args.out)
-            window.close()
-        finally:
-            services.close()
-    return 0
+    return in_window(lambda window, services, args, home, _: take(window, args.out), __doc__, HERE, settle_ms=0)
 
 
 if __name__ == "__main__":

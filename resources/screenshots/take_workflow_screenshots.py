@@ -5,22 +5,16 @@ through the Studio page's DSL importer, runs them, and grabs the window (workflo
 
 from __future__ import annotations
 
-import argparse
 import sys
-import tempfile
 from pathlib import Path
 
 import yaml
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QMessageBox
 
-from studio.app import build
-from studio.core.settings import Settings
-from studio.ui.main_window import MainWindow
-from studio.ui.theme import apply_theme
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from take_screenshots import pause, wait  # noqa: E402 - the same event-loop helpers as the README shots
+from take_screenshots import in_window, pause, wait  # noqa: E402 - the same event-loop helpers as the README shots
 
 
 def node(node_id: str, x: int, y: int, **data) -> dict:
@@ -130,23 +124,8 @@ def shoot(window, path: Path) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--out", type=Path, default=HERE / "workflow-run.png")
-    parser.add_argument("--extra", type=Path, default=Path(tempfile.gettempdir()))
-    args = parser.parse_args()
-    app = QApplication(sys.argv[:1])
-    apply_theme(app)
-    with tempfile.TemporaryDirectory() as home:
-        services = build(Settings(home=Path(home)))
-        try:
-            window = MainWindow(services)
-            window.resize(1400, 900)
-            window.show()
-            take(window, services, args)
-            window.close()
-        finally:
-            services.close()
-    return 0
+    return in_window(lambda window, services, args, home, _: take(window, services, args), __doc__,
+                     HERE / "workflow-run.png", extra=True, settle_ms=0)
 
 
 def take(window, services, args) -> None:

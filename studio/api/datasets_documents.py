@@ -114,7 +114,14 @@ def _text_file_name(name: str) -> str:
     return stem[:200] if stem.lower().endswith(".txt") else f"{stem[:200]}.txt"
 
 
+def _check_text(text: str) -> None:
+    require_text(text, "text")
+    if not text.strip():
+        raise ApiError(400, "invalid_param", "text is empty: a document needs some text", params="text")
+
+
 async def _by_text(request: Request, dataset_id: str, body: TextDocument):
+    _check_text(body.text)
     services = request.app.state.services
     source = io.BytesIO(body.text.encode("utf-8"))
     return await in_pool(request, lambda: _create(services, dataset_id, body, body.name, source,
@@ -203,6 +210,8 @@ async def _update_by_text(request: Request, dataset_id: str, document_id: str, b
     if body.text is not None and body.name is None:
         raise ApiError(400, "invalid_param", "name is required with text: both text and name must be strings",
                        params="name")
+    if body.text is not None:
+        _check_text(body.text)
     services = request.app.state.services
     source = io.BytesIO(body.text.encode("utf-8")) if body.text is not None else None
     filename = _text_file_name(body.name) if body.text is not None else None

@@ -24,7 +24,8 @@ LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 WILDCARDS = ("0.0.0.0", "::")
 MISSING_KEY = "Authorization header must be provided and start with 'Bearer'"
 KEY_STATE = "studio_api_key"  # scope["state"] entry: the key the guard checked, so the routes do not look it up again
-_HOST = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(:[0-9]{1,5})?")  # RFC 7230 uri-host [":" port]
+_PORT = r"([0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"  # 0-65535
+_HOST = re.compile(rf"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(:{_PORT})?")  # RFC 7230: uri-host [":" port]
 _TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]{1,512}=*")  # RFC 6750's b64token
 
 
@@ -65,6 +66,11 @@ class HostPolicy:
     def allows(self, host: str) -> bool:
         if host in self.names:
             return True
+        try:  # another spelling of a listed address: [0:0:0:0:0:0:0:1] is ::1
+            if str(ipaddress.ip_address(host)) in self.names:
+                return True
+        except ValueError:
+            pass
         if self.any_ip:
             try:
                 ipaddress.ip_address(host)
@@ -138,7 +144,8 @@ class GuardMiddleware:
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        headers, path = dict(scope.get("headers") or []), scope.get("path", "")
+        raw_headers = list(scope.get("headers") or [])
+        headers, path = dict(raw_headers), scope.get("path", "")
         raw_host = headers.get(b"host", b"").decode("latin-1")
         if not _HOST.fullmatch(raw_host.strip()):
             return await reply(send, path, 400, "invalid_host", f"The Host header {raw_host[:100]!r} is not a host "
@@ -159,7 +166,8 @@ class GuardMiddleware:
         if declared is not None and declared > self.max_body:
             return await reply(send, path, 413, "request_too_large", self._too_large())
         timed = timed_receive(receive, self.body_timeout)
-        json_body = is_json(headers.get(b"content-type", b""))
+        # The first Content-Type, as Starlette reads it (dict() above keeps the last of repeated headers).
+        json_body = is_json(next((v for k, v in raw_headers if k == b"content-type"), b""))
         if not chunked and not (json_body and declared):
             return await self.app(scope, timed, send)  # h11 stops a body at its declared length
         await self._buffered(scope, timed, send, path, check_text=json_body)
@@ -194,7 +202,10 @@ class GuardMiddleware:
                 more = message.get("more_body", False)
         except BodyTimeout as exc:
             return await reply(send, path, 408, "request_timeout", exc.detail, close=True)
-        problem = unicode_problem(b"".join(body)) if check_text else None
+        data = b"".join(body)
+        problem = None
+        if check_text:  # a large body is checked off the event loop, so other requests go on meanwhile
+            problem = unicode_problem(data) if len(data) < 65536 else await run_in_threadpool(unicode_problem, data)
         if problem:
             field, message = problem
             return await reply(send, path, 400, "invalid_param", message, **({"params": field} if field else {}))
@@ -205,7 +216,7 @@ class GuardMiddleware:
             if replayed:
                 return await receive()
             replayed = True
-            return {"type": "http.request", "body": b"".join(body), "more_body": False}
+            return {"type": "http.request", "body": data, "more_body": False}
 
         await self.app(scope, replay, send)
 
@@ -213,7 +224,10 @@ class GuardMiddleware:
         return f"The request body is larger than the limit of {self.max_body // (1024 * 1024)} MB"
 
 
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+# A surrogate escape that may be unpaired: a high one not followed by a low one, or a low one not after a high one.
+# Only a prefilter (it ignores escaped backslashes), so valid pairs, as ensure_ascii JSON writes emoji, cost nothing.
+_MAYBE_LONE = re.compile(r"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+                         r"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}")
 
 
 def is_json(content_type: bytes) -> bool:
@@ -223,19 +237,25 @@ def is_json(content_type: bytes) -> bool:
 
 
 def unicode_problem(body: bytes) -> tuple[str, str] | None:
-    """(field, why) when a JSON body's text cannot be stored or tokenised, else None. Python's JSON parser lets through invalid
-    UTF-8 (as lone surrogates) and escaped lone surrogates ("\\ud800"); either would fail much later, when SQLite,
-    the tokenizer or a log writes the string, as a 500 with half a run stored."""
+    """(field, why) when a JSON body's text cannot be stored or tokenised, else None. Python's JSON parser accepts
+    UTF-16 and UTF-32 (JSON must be UTF-8, RFC 8259), invalid UTF-8 (as lone surrogates) and escaped lone
+    surrogates ("\\ud800"); each would fail much later, when SQLite, the tokenizer or a log writes the string, as a
+    500 with half a run stored."""
+    if not body:
+        return None
+    encoding = json.detect_encoding(body)
+    if encoding not in ("utf-8", "utf-8-sig"):
+        return "", f"The request body is {encoding.upper()}, not UTF-8; send JSON as UTF-8 text"
     try:
-        text = body.decode("utf-8")
+        text = body.decode(encoding)
     except UnicodeDecodeError as exc:
         return "", f"The request body is not valid UTF-8 (byte {exc.start}); send JSON as UTF-8 text"
-    if not _SURROGATE_ESCAPE.search(text):
+    if not _MAYBE_LONE.search(text):
         return None
     try:
         data = json.loads(text)
-    except ValueError:
-        return None  # the route reports malformed JSON in its own words
+    except (ValueError, RecursionError):
+        return None  # the route reports malformed or too deeply nested JSON in its own words
     where = lone_surrogate_at(data)
     if where is None:
         return None

@@ -30,6 +30,9 @@ class ApiServer:
                  extra_hosts: Iterable[str] = (), cors_origins: Iterable[str] = (),
                  header_timeout: float = HEADER_TIMEOUT_SECONDS, keep_alive: float = KEEP_ALIVE_SECONDS,
                  **app_options) -> None:
+        host = host.strip()
+        if host.startswith("[") and host.endswith("]"):  # --host [::1], as an address is written in a URL
+            host = host[1:-1]
         self.host, extra_hosts = host, tuple(extra_hosts)
         self.hosts = allowed_hosts(host, extra_hosts)
         self._show_hosts = bool(extra_hosts) or not is_loopback(host)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+import math
 import re
 from dataclasses import dataclass, field
 from enum import Enum
@@ -72,22 +74,35 @@ def _load_yaml(text: str) -> Any:
         raise DslError("Invalid YAML format: the document is nested too deeply") from None
 
 
-def _expanded_size_ok(data: Any, budget: int) -> bool:
-    """Whether `data`, with every YAML alias expanded, holds at most `budget` values. Aliases let a few kilobytes
-    stand for billions of values ("billion laughs") or a cycle; PyYAML shares the objects, but storing the app
-    as JSON, or any walk over it, would expand them. Stops as soon as the budget is spent."""
-    stack = [data]
+def _check_values(data: Any, budget: int) -> None:
+    """Make the loaded YAML plain JSON data, or raise DslError: dates and times become ISO text (YAML reads an
+    unquoted 2024-01-01 as a date), while sets, binary values and NaN or infinite numbers are refused (they cannot
+    be stored or exported). Also refuses documents whose aliases expand to more than `budget` values: a few
+    kilobytes can stand for billions of values ("billion laughs") or for a cycle; PyYAML shares the objects, but
+    storing the app as JSON, or any walk over it, would expand them. Stops as soon as the budget is spent."""
+    stack: list[tuple[Any, Any, Any]] = [(data, None, None)]
     while stack:
         budget -= 1
         if budget < 0:
-            return False
-        item = stack.pop()
+            raise DslError("Invalid YAML format: its aliases (*name) expand to far more data than the file holds, "
+                           "or refer to themselves; write the values out instead")
+        item, parent, key = stack.pop()
         if isinstance(item, dict):
-            stack.extend(item.values())
             budget -= len(item)  # the keys
+            for k, v in item.items():
+                if not isinstance(k, (str, int, float, bool)) and k is not None:
+                    raise DslError(f"Invalid YAML format: a mapping key is {type(k).__name__} ({k!r:.40}); keys "
+                                   "must be text")
+                stack.append((v, item, k))
         elif isinstance(item, list):
-            stack.extend(item)
-    return True
+            stack.extend((v, item, n) for n, v in enumerate(item))
+        elif isinstance(item, (datetime.date, datetime.time)):
+            parent[key] = item.isoformat()
+        elif isinstance(item, float) and not math.isfinite(item):
+            raise DslError(f"Invalid YAML format: {key!s:.40} is {item!r}, which is not a number JSON can hold")
+        elif not isinstance(item, (str, int, float, bool)) and item is not None:
+            raise DslError(f"Invalid YAML format: {key!s:.40} is a YAML {type(item).__name__} value (a tag such as "
+                           "!!set or !!binary); use text, numbers, lists and mappings")
 
 
 def parse(text: str | bytes) -> DslDocument:
@@ -106,9 +121,7 @@ def parse(text: str | bytes) -> DslDocument:
     data = _load_yaml(text)
     if not isinstance(data, dict):
         raise DslError("Invalid YAML format: content must be a mapping")
-    if "*" in text and not _expanded_size_ok(data, len(text) + MAX_ALIAS_EXPANSION):
-        raise DslError("Invalid YAML format: its aliases (*name) expand to far more data than the file holds, or "
-                       "refer to themselves; write the values out instead")
+    _check_values(data, len(text) + MAX_ALIAS_EXPANSION)
     warnings = []
     if data.get("kind") not in (None, "app"):
         raise DslError(f"Unsupported kind {data.get('kind')!r}: only 'app' DSL files can be imported")

@@ -3,6 +3,7 @@ with its place named instead of failing every run later (Dify's importer builds 
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from studio.dsl.loader import DslError
@@ -13,7 +14,7 @@ class VariableDeclarationError(DslError):
 
 
 def _number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
 def _list_of(check):

@@ -8,6 +8,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+import threading
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,6 +22,13 @@ from studio.services.files import CHUNK_BYTES, MAX_FILE_BYTES, clean_name
 from studio.services.ingestion import indexed_text
 
 BUSY = (DocumentStatus.WAITING, DocumentStatus.PARSING, DocumentStatus.INDEXING)
+_REPLACING = threading.Lock()
+
+
+class DocumentBusyError(ValidationError):
+    """A document's content cannot change while it is being indexed."""
+
+    code = "document_indexing"  # Dify's DocumentIndexingError
 
 
 def _store(source: BinaryIO, path: Path, limit: int) -> tuple[str, int]:
@@ -80,8 +88,12 @@ class KnowledgeEdits:
             if name is not None and name != doc.name:
                 self._repo.rename_document(doc.id, name)
             return self._repo.get_document(doc.id)
+        with _REPLACING:  # the busy check and the swap as one step, so two replaces at once cannot both pass
+            return self._replace_content(self._repo.get_document(document_id), name, source, filename)
+
+    def _replace_content(self, doc: KbDocument, name: str | None, source: BinaryIO, filename: str | None):
         if doc.status in BUSY and (self.is_ingesting(doc.dataset_id) or self.ingesting_elsewhere(doc.dataset_id)):
-            raise ValidationError(f"{doc.name} is being indexed; replace its content once indexing ends")
+            raise DocumentBusyError(f"{doc.name} is being indexed; replace its content once indexing ends")
         filename = clean_name(filename or Path(doc.source_path).name)
         if not is_supported(filename) or filename.startswith("."):
             raise UnsupportedFileTypeError(f"Studio cannot read {Path(filename).suffix or 'files without an extension'}"

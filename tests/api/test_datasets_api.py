@@ -426,4 +426,9 @@ def test_update_by_text_and_file_replace_content_and_keep_the_id(two_docs, home)
     r = client.post(f"/datasets/{ds}/documents/{zebra['id']}/update-by-file",
                     files={"file": ("tool.exe", b"MZ", "application/octet-stream")})
     assert r.status_code == 415 and r.json()["code"] == "unsupported_file_type"
+    r = client.post(f"/datasets/{ds}/documents/{zebra['id']}/update-by-text", json={"name": "x", "text": "  "})
+    assert r.status_code == 400 and r.json()["params"] == "text"
+    r = client.post(f"/datasets/{ds}/document/create-by-text", json={"name": "x", "text": ""})
+    assert r.status_code == 400 and r.json()["params"] == "text"
     assert client.get(f"/datasets/{ds}/documents/{zebra['id']}").json()["name"] == "Sourdough"  # nothing changed
+    assert client.get(f"/datasets/{ds}").json()["document_count"] == 2

@@ -175,3 +175,20 @@ def test_services_refuse_strings_that_are_not_text(services, chat_app):
     with pytest.raises(ValidationError, match=r"inputs\.x holds"):
         list(services.chat.send(chat_app.id, "hi", inputs={"x": "\ud800"}))
     assert services.conversations.recent_messages(chat_app.id) == []
+
+
+def test_the_text_guard_reads_bodies_as_the_route_would(services, client, chat_key):
+    """Ways around the check that a breaker found: other encodings, a BOM, a second Content-Type, deep nesting."""
+    headers = {**auth(chat_key), "Content-Type": "application/json"}
+    utf16 = '{"inputs": {}, "query": "hi", "user": "u"}'.encode("utf-16-le")
+    _dify_400(client.post("/chat-messages", headers=headers, content=utf16), None, "UTF-16-LE, not UTF-8")
+    bom = b"\xef\xbb\xbf" + f'{{"inputs": {{}}, "query": "hi", "user": {LONE}}}'.encode()
+    _dify_400(client.post("/chat-messages", headers=headers, content=bom), "user", "surrogate")
+    twice = [("Authorization", f"Bearer {chat_key}"), ("Content-Type", "application/json"),
+             ("Content-Type", "text/plain")]
+    raw = f'{{"inputs": {{}}, "query": {LONE}, "user": "u"}}'.encode()
+    _dify_400(client.post("/chat-messages", headers=twice, content=raw), "query", "surrogate")
+    deep = b'{"user": "u", "a": "\\ud800", "b": ' + b"[" * 5000 + b"]" * 5000 + b"}"
+    r = client.post("/chat-messages", headers=headers, content=deep)  # too deep to parse: the route's own 400
+    assert r.status_code == 400 and r.json()["message"] == "There was an error parsing the body", r.text
+    assert services.conversations.recent_messages(services.apps.resolve("Helper").id) == []

@@ -191,8 +191,9 @@ def test_a_specific_address_accepts_itself_and_localhost(services, chat_key):
         assert _host_check(url, chat_key, "localhost").status_code == 200
         for bad in ("127.0.0.3", "10.0.0.1", "studio.example"):
             assert _host_check(url, chat_key, bad).status_code == 403, bad
+        assert _host_check(url, chat_key, f"[0:0:0:0:0:0:0:1]:{server.port}").status_code == 200  # ::1, spelt out
         for malformed in (f"localhost:{server.port}, evil.com", "localhost:abc", "localhost:", "a b", "[::1",
-                          "evil.com@localhost"):
+                          "evil.com@localhost", "localhost:99999"):
             r = _host_check(url, chat_key, malformed)
             assert r.status_code == 400 and r.json()["code"] == "invalid_host", (malformed, r.text)
             assert "is not a host name" in r.json()["message"]

@@ -154,3 +154,24 @@ def test_alias_bombs_and_cycles_are_refused_quickly(studio, text):
     with pytest.raises(StudioError, match="aliases"):
         studio.dsl.import_text(text)
     assert {a.id for a in studio.apps.list()} == before
+
+
+@pytest.mark.parametrize(("extra", "words"), [
+    ("extra: !!set {a, b}", "extra is a YAML set value"),
+    ("extra: !!binary aGVsbG8=", "extra is a YAML bytes value"),
+    ("extra: .nan", "extra is nan"),
+    ("extra: [1, .inf]", "is inf"),
+])
+def test_yaml_values_json_cannot_hold_are_refused(studio, extra, words):
+    before = {a.id for a in studio.apps.list()}
+    with pytest.raises(StudioError) as err:
+        studio.dsl.import_text(WORKFLOW + extra + "\n")
+    assert words in err.value.message and "Invalid YAML format" in err.value.message
+    assert {a.id for a in studio.apps.list()} == before
+
+
+def test_yaml_dates_become_text(studio):
+    app = studio.dsl.import_text(WORKFLOW + "extra: {made: 2024-01-31, at: 2024-01-31 10:00:00}\n").app
+    assert yaml.safe_load(studio.dsl.export_text(app.id).text)["extra"] == {"made": "2024-01-31",
+                                                                          "at": "2024-01-31T10:00:00"}
+    studio.apps.delete(app.id)
