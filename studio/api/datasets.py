@@ -1,6 +1,6 @@
-"""Dify's knowledge API (§4.5) for `dataset-…` keys: knowledge bases (list, create, get, update, delete), retrieval
-testing (/retrieve, /hit-testing) and the metadata names documents carry. Documents and chunks have their own
-modules, whose routes this router includes, so the app mounts one `datasets` router."""
+"""Dify's knowledge API (§4.5) for `dataset-…` keys: knowledge bases (list, create, get, update, delete) and retrieval
+testing (/retrieve, /hit-testing). Tags and metadata fields, documents and chunks have their own modules, whose
+routes this router includes, so the app mounts one `datasets` router."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from studio.api import datasets_documents, datasets_segments
+from studio.api import datasets_documents, datasets_labels, datasets_segments
 from studio.api.auth import dataset_caller
 from studio.api.datasets_shapes import (HIDDEN_METADATA, DifyRetrieval, check_technique, dataset_json,
-                                        dataset_or_404, embedding_choice, in_pool, metadata_fields, page_of,
+                                        dataset_or_404, embedding_choice, in_pool, page_of,
                                         retrieval_settings, segment_json)
 from studio.api.errors import ApiError
 from studio.core.entities import ApiKey, ModelKind
@@ -21,12 +21,10 @@ from studio.core.errors import ConflictError
 from studio.core.knowledge import RetrievalSettings
 
 router = APIRouter(tags=["datasets"])
+router.include_router(datasets_labels.router)  # first: /datasets/tags is not a knowledge base's id
 Key = Annotated[ApiKey, Depends(dataset_caller)]
 MAX_QUERY = 250  # Dify's hit-testing limit
 DUPLICATE = "The dataset name already exists. Please modify your dataset name."
-BUILT_IN_FIELDS = [{"name": "document_name", "type": "string"}, {"name": "uploader", "type": "string"},
-                   {"name": "upload_date", "type": "time"}, {"name": "last_update_date", "type": "time"},
-                   {"name": "source", "type": "string"}]
 
 
 class _Body(BaseModel):
@@ -67,20 +65,24 @@ def _embedding_ok(services):
 
 def _detail(services, dataset_id: str) -> dict[str, Any]:
     dataset = dataset_or_404(services, dataset_id, counts=True)
-    return dataset_json(dataset, services.knowledge.documents(dataset.id), _embedding_ok(services)(dataset))
+    return dataset_json(dataset, services.knowledge.documents(dataset.id), _embedding_ok(services)(dataset),
+                        services.knowledge.tags_of([dataset.id])[dataset.id])
 
 
 @router.get("/datasets", summary="List knowledge bases")
 async def list_datasets(request: Request, _: Key, page: int = Query(1, ge=1), limit: int = Query(20, ge=1, le=100),
-                        keyword: str | None = None, include_all: bool = False):
+                        keyword: str | None = None, include_all: bool = False,
+                        tag_ids: list[str] = Query([], max_length=1000)):
     services = request.app.state.services
 
     def work():
         ok = _embedding_ok(services)
+        tagged = services.knowledge.tagged(tag_ids) if tag_ids else None
         found = [d for d in services.knowledge.list()
-                 if not keyword or keyword.casefold() in d.name.casefold()]
+                 if (not keyword or keyword.casefold() in d.name.casefold()) and (tagged is None or d.id in tagged)]
+        tags = services.knowledge.tags_of([d.id for d in found])
         return page_of(found, page, limit,
-                       lambda d: dataset_json(d, services.knowledge.documents(d.id), ok(d)))
+                       lambda d: dataset_json(d, services.knowledge.documents(d.id), ok(d), tags[d.id]))
     return await in_pool(request, work)
 
 
@@ -178,23 +180,6 @@ async def retrieve(request: Request, _: Key, dataset_id: str, body: RetrieveRequ
 @router.post("/datasets/{dataset_id}/hit-testing", summary="Retrieval testing (Dify's older path)")
 async def hit_testing(request: Request, _: Key, dataset_id: str, body: RetrieveRequest):
     return await _retrieve(request, dataset_id, body)
-
-
-@router.get("/datasets/{dataset_id}/metadata", summary="The metadata names the knowledge base's documents carry")
-async def list_metadata(request: Request, _: Key, dataset_id: str):
-    services = request.app.state.services
-
-    def work():
-        dataset = dataset_or_404(services, dataset_id)
-        return {"doc_metadata": metadata_fields(services.knowledge.documents(dataset.id)),
-                "built_in_field_enabled": True}
-    return await in_pool(request, work)
-
-
-@router.get("/datasets/{dataset_id}/metadata/built-in", summary="Dify's built-in metadata fields")
-async def built_in_metadata(request: Request, _: Key, dataset_id: str):
-    await in_pool(request, lambda: dataset_or_404(request.app.state.services, dataset_id))
-    return {"fields": BUILT_IN_FIELDS}
 
 
 router.include_router(datasets_documents.router)

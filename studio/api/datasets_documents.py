@@ -104,8 +104,9 @@ def _create(services, dataset_id: str, options: DocumentOptions, name: str, sour
     _chunking(services, dataset, options)
     _first_document_settings(services, dataset, options)
     doc = services.knowledge.add_document(dataset.id, name, source, filename)
-    form = doc_form(services.knowledge.get(dataset.id, counts=False))
-    return {"document": document_json(services.knowledge.document(doc.id), form), "batch": doc.id}
+    fresh = services.knowledge.get(dataset.id, counts=False)
+    return {"document": document_json(services.knowledge.document(doc.id), doc_form(fresh), fresh.metadata_fields),
+            "batch": doc.id}
 
 
 def _text_file_name(name: str) -> str:
@@ -202,8 +203,9 @@ def _replace(services, dataset_id: str, document_id: str, options: DocumentOptio
                            f"{', '.join(SUPPORTED_EXTENSIONS)}")
         _chunking(services, dataset, options)
     knowledge.replace_document(doc.id, name=name, source=source, filename=filename)
-    form = doc_form(knowledge.get(dataset.id, counts=False))
-    return {"document": document_json(knowledge.document(doc.id), form), "batch": doc.id}
+    fresh = knowledge.get(dataset.id, counts=False)
+    return {"document": document_json(knowledge.document(doc.id), doc_form(fresh), fresh.metadata_fields),
+            "batch": doc.id}
 
 
 async def _update_by_text(request: Request, dataset_id: str, document_id: str, body: TextUpdate):
@@ -274,7 +276,7 @@ async def list_documents(request: Request, _: Key, dataset_id: str, page: int = 
                 and (not status or status in (display_status(d), d.status.value))]
         docs.sort(key=lambda d: (d.created_at, d.position), reverse=True)
         form = doc_form(dataset)
-        return page_of(docs, page, limit, lambda d: document_json(d, form))
+        return page_of(docs, page, limit, lambda d: document_json(d, form, dataset.metadata_fields))
     return await in_pool(request, work)
 
 
@@ -287,7 +289,7 @@ async def get_document(request: Request, _: Key, dataset_id: str, document_id: s
         dataset = dataset_or_404(services, dataset_id)
         services.knowledge.keep_ingesting(dataset.id)
         doc = document_or_404(services, dataset, document_id)
-        out = document_json(doc, doc_form(dataset))
+        out = document_json(doc, doc_form(dataset), dataset.metadata_fields)
         if metadata == "only":
             return {"id": doc.id, "doc_type": None, "doc_metadata": out["doc_metadata"]}
         rule = dataset.process_rule.to_dify()

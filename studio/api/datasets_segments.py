@@ -1,5 +1,5 @@
 """Chunks (Dify's segments) of a document through the knowledge API: list, add (embedded at once), get, update
-(Dify updates with POST), delete, and the child chunks of parent-child knowledge bases (list and edit)."""
+(Dify updates with POST), delete, and the child chunks of parent-child knowledge bases (list, add, edit and delete)."""
 
 from __future__ import annotations
 
@@ -163,3 +163,41 @@ async def update_child_chunk(request: Request, _: Key, dataset_id: str, document
         parent = services.knowledge.update_child_chunk(child_id, content=body.content)
         return {"data": child_json(next(c for c in parent.children if c.id == child_id), doc)}
     return await in_pool(request, work)
+
+
+@router.post(DOC + "/segments/{segment_id}/child_chunks",
+             summary="Add a child chunk written by hand (embedded at once)")
+async def add_child_chunk(request: Request, _: Key, dataset_id: str, document_id: str, segment_id: str,
+                          body: ChildChange):
+    services = request.app.state.services
+
+    def work():
+        _, doc = _lookup(services, dataset_id, document_id)
+        seg = segment_or_404(services, doc, segment_id)
+        if doc.status != DocumentStatus.COMPLETED:
+            raise ApiError(400, "document_indexing", NOT_INDEXED)
+        if not seg.children:
+            raise ApiError(400, "invalid_param", "Only chunks of a parent-child (hierarchical_model) knowledge base "
+                           "have child chunks.", params="segment_id")
+        if not body.content.strip():
+            raise ApiError(400, "invalid_param", "Content is empty", params="content")
+        return {"data": child_json(services.knowledge.add_child_chunk(seg.id, body.content), doc)}
+    return await in_pool(request, work)
+
+
+@router.delete(DOC + "/segments/{segment_id}/child_chunks/{child_id}", status_code=204,
+               summary="Delete a child chunk (a chunk keeps at least one)")
+async def delete_child_chunk(request: Request, _: Key, dataset_id: str, document_id: str, segment_id: str,
+                             child_id: str):
+    services = request.app.state.services
+
+    def work():
+        _, doc = _lookup(services, dataset_id, document_id)
+        seg = segment_or_404(services, doc, segment_id)
+        if not any(c.id == child_id for c in seg.children):
+            raise ApiError(404, "not_found", "Child chunk not found.")
+        if doc.status != DocumentStatus.COMPLETED:
+            raise ApiError(400, "document_indexing", NOT_INDEXED)
+        services.knowledge.delete_child_chunk(child_id)
+    await in_pool(request, work)
+    return Response(status_code=204)

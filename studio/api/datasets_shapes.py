@@ -15,11 +15,11 @@ from studio.api.events import unix
 from studio.api.validation import clean_text
 from studio.core.entities import ModelKind
 from studio.core.errors import NotFoundError, StudioError
-from studio.core.knowledge import (ChildChunk, Dataset, DocumentStatus, EmbeddingChoice, KbDocument, RetrievalSettings,
-                                   Segment)
+from studio.core.knowledge import (ChildChunk, Dataset, DocumentStatus, EmbeddingChoice, KbDocument, KbTag,
+                                   MetadataField, RetrievalSettings, Segment)
 from studio.services.citations import settings_from_dify
+from studio.services.kb_labels import HIDDEN_METADATA, metadata_fields_of, value_kind
 
-HIDDEN_METADATA = ("page_starts",)  # loader bookkeeping, not the user's metadata
 ECONOMY = ("Studio indexes every knowledge base with embeddings (high_quality); Dify's keyword-only \"economy\" "
            "indexing is not implemented")
 INDEXING = {DocumentStatus.PARSING, DocumentStatus.INDEXING}
@@ -171,7 +171,8 @@ def doc_form(dataset: Dataset) -> str:
     return "hierarchical_model" if dataset.process_rule.mode == "hierarchical" else "text_model"
 
 
-def dataset_json(dataset: Dataset, docs: Sequence[KbDocument], embedding_ok: bool) -> dict[str, Any]:
+def dataset_json(dataset: Dataset, docs: Sequence[KbDocument], embedding_ok: bool,
+                 tags: Sequence[KbTag] = ()) -> dict[str, Any]:
     return {
         "id": dataset.id, "name": dataset.name, "description": dataset.description, "provider": "vendor",
         "permission": "only_me", "data_source_type": "upload_file" if docs else None,
@@ -181,30 +182,15 @@ def dataset_json(dataset: Dataset, docs: Sequence[KbDocument], embedding_ok: boo
         "embedding_model": dataset.embedding.model, "embedding_model_provider": dataset.embedding.provider,
         "embedding_available": embedding_ok, "retrieval_model_dict": retrieval_json(dataset.retrieval,
                                                                                     dataset.embedding),
-        "summary_index_setting": None, "tags": [], "doc_form": doc_form(dataset), "external_knowledge_info": None,
-        "external_retrieval_model": None, "doc_metadata": metadata_fields(docs), "built_in_field_enabled": True,
+        "summary_index_setting": None, "tags": [{"id": t.id, "name": t.name, "type": "knowledge"} for t in tags],
+        "doc_form": doc_form(dataset), "external_knowledge_info": None,
+        "external_retrieval_model": None, "doc_metadata": metadata_fields_of(dataset, docs),
+        "built_in_field_enabled": dataset.built_in_metadata,
         "pipeline_id": None, "runtime_mode": "general", "chunk_structure": None, "icon_info": None,
         "is_published": False, "total_documents": len(docs),
         "total_available_documents": sum(1 for d in docs if display_status(d) == "available"),
         "enable_api": True, "is_multimodal": False,
     }
-
-
-def _kind(value: Any) -> str:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return "string"
-    return "number"
-
-
-def metadata_fields(docs: Sequence[KbDocument]) -> list[dict[str, Any]]:
-    """The metadata names documents carry (front matter and the like), as Dify's dataset metadata fields."""
-    counts: dict[str, list] = {}
-    for doc in docs:
-        for key, value in doc.doc_metadata.items():
-            if key not in HIDDEN_METADATA:
-                entry = counts.setdefault(key, [_kind(value), 0])
-                entry[1] += 1
-    return [{"id": key, "name": key, "type": kind, "count": n} for key, (kind, n) in sorted(counts.items())]
 
 
 def display_status(doc: KbDocument) -> str:
@@ -220,9 +206,11 @@ def display_status(doc: KbDocument) -> str:
     return "available" if doc.enabled else "disabled"
 
 
-def document_json(doc: KbDocument, form: str) -> dict[str, Any]:
-    metadata = [{"id": k, "name": k, "type": _kind(v), "value": v} for k, v in doc.doc_metadata.items()
-                if k not in HIDDEN_METADATA]
+def document_json(doc: KbDocument, form: str, fields: Sequence[MetadataField] = ()) -> dict[str, Any]:
+    declared = {f.name: f for f in fields}
+    metadata = [{"id": declared[k].id if k in declared else k, "name": k,
+                 "type": declared[k].type if k in declared else value_kind(v), "value": v}
+                for k, v in doc.doc_metadata.items() if k not in HIDDEN_METADATA]
     return {
         "id": doc.id, "position": doc.position, "data_source_type": "upload_file", "data_source_info": None,
         "data_source_detail_dict": None, "dataset_process_rule_id": None, "name": doc.name, "created_from": "api",
@@ -252,4 +240,5 @@ def segment_json(seg: Segment, doc: KbDocument) -> dict[str, Any]:
 def child_json(child: ChildChunk, doc: KbDocument) -> dict[str, Any]:
     created = ts(doc.created_at)
     return {"id": child.id, "segment_id": child.segment_id, "content": child.content, "position": child.position,
-            "word_count": len(child.content), "type": "automatic", "created_at": created, "updated_at": created}
+            "word_count": len(child.content), "type": "customized" if child.start == child.end else "automatic",
+            "created_at": created, "updated_at": created}

@@ -224,6 +224,26 @@ class RetrievalSettings(BaseModel):
             raise ValidationError(f"invalid retrieval settings: {exc}") from None
 
 
+class MetadataField(BaseModel):
+    """A metadata field declared on a knowledge base; documents hold its values under its name."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    name: str
+    type: Literal["string", "number", "time"] = "string"
+
+
+class KbTag(BaseModel):
+    """A knowledge tag and how many knowledge bases carry it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    name: str
+    binding_count: int = 0
+
+
 class Dataset(BaseModel):
     """A knowledge base (Dify calls it a dataset)."""
 
@@ -237,6 +257,8 @@ class Dataset(BaseModel):
     process_rule: ProcessRule = Field(default_factory=ProcessRule)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     index_name: str = ""
+    metadata_fields: tuple[MetadataField, ...] = ()
+    built_in_metadata: bool = True  # Dify's built-in fields (document_name, upload_date...) usable in filters
     document_count: int = 0
     segment_count: int = 0
     created_at: datetime | None = None

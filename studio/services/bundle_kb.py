@@ -44,7 +44,9 @@ def dump_dataset(knowledge, dataset: Dataset, folder: Path, warnings: list[str])
                             "bundle; finish or remove it and export again to include it")
     settings = {"format": FORMAT, "source_id": dataset.id, "name": dataset.name, "description": dataset.description,
                 "embedding": dataset.embedding.model_dump(), "process_rule": dataset.process_rule.to_dify(),
-                "retrieval": dataset.retrieval.model_dump()}
+                "retrieval": dataset.retrieval.model_dump(),
+                "metadata_fields": [f.model_dump() for f in dataset.metadata_fields],
+                "built_in_metadata": dataset.built_in_metadata}
     (folder / SETTINGS_FILE).write_text(json.dumps(settings, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     segments = 0
     with (folder / DOCUMENTS_FILE).open("w", encoding="utf-8") as out:
@@ -111,6 +113,10 @@ def restore_dataset(knowledge, repo, folder: Path, name: str,
     except (TypeError, ValueError) as exc:  # pydantic's errors are ValueErrors
         raise ValidationError(f"{folder / SETTINGS_FILE}: {exc}") from None
     try:
+        fields = settings.get("metadata_fields") or []
+        if not isinstance(fields, list) or not all(isinstance(f, dict) for f in fields):
+            raise ValidationError(f"{folder / SETTINGS_FILE}: metadata_fields must be a list of fields")
+        knowledge.restore_metadata_settings(dataset.id, fields, settings.get("built_in_metadata", True) is not False)
         disabled = [seg_id for doc in _documents(folder) for seg_id in _store_document(repo, dataset, doc)]
         report = knowledge.ingest(dataset.id, on_progress=on_progress)
         problem = report.embedding_error or "; ".join(f"{n}: {why}" for n, why in report.failed)

@@ -15,14 +15,15 @@ from pathlib import Path
 from typing import BinaryIO
 
 from studio.core.errors import FileTooLargeError, UnsupportedFileTypeError, ValidationError
-from studio.core.knowledge import (PENDING_STATUSES, SUPPORTED_EXTENSIONS, DocumentStatus, KbDocument, ProcessRule,
-                                   Segment)
+from studio.core.knowledge import (PENDING_STATUSES, SUPPORTED_EXTENSIONS, ChildChunk, DocumentStatus, KbDocument,
+                                   ProcessRule, Segment)
 from studio.knowledge.loaders import is_supported
 from studio.services.files import CHUNK_BYTES, MAX_FILE_BYTES, clean_name
 from studio.services.ingestion import indexed_text
 
 BUSY = (DocumentStatus.WAITING, DocumentStatus.PARSING, DocumentStatus.INDEXING)
 _REPLACING = threading.Lock()
+_CHILDREN = threading.Lock()  # the last-child check and the delete as one step
 
 
 class DocumentBusyError(ValidationError):
@@ -172,6 +173,48 @@ class KnowledgeEdits:
                    for s, v in zip(segments, vectors)])
         self._repo.mark_indexed([s.id for s in segments])
         return segments
+
+    def add_child_chunk(self, segment_id: str, content: str) -> ChildChunk:
+        """A child chunk written by hand under a parent chunk of a parent-child knowledge base: embedded (with the
+        document's title, as ingestion does) and searchable at once; a search that finds it returns the parent."""
+        from studio.knowledge.index import IndexRow  # lancedb is slow to import
+
+        seg = self._repo.get_segment(segment_id)
+        doc = self._repo.get_document(seg.document_id)
+        self._check_editable(doc)
+        if not seg.children:
+            raise ValidationError("Only the chunks of a parent-child knowledge base have child chunks; edit this "
+                                  "chunk's own text instead")
+        text = (content or "").strip()
+        if not text:
+            raise ValidationError("A child chunk needs some content")
+        dataset = self._repo.get_dataset(seg.dataset_id, counts=False)
+        vector = self._embedders.embedder(dataset.embedding).embed([indexed_text(doc.title, text)])[0]
+        index = self._index(dataset, len(vector))
+        child = self._repo.add_child_chunk(seg.id, {"id": str(uuid.uuid4()), "content": text})
+        try:
+            index.add([IndexRow(segment_id=child.id, document_id=doc.id, content=text, vector=vector,
+                                enabled=seg.enabled)])
+        except BaseException:
+            self._repo.delete_child_chunk(child.id)  # never a row the index does not hold
+            raise
+        self._repo.mark_indexed([child.id])
+        return child
+
+    def delete_child_chunk(self, child_id: str) -> None:
+        """Remove one child chunk from the index and the database. A parent keeps at least one child: with none it
+        could never be found, so the last one goes with its parent (delete the chunk)."""
+        with _CHILDREN:
+            child = self._repo.get_child_chunk(child_id)
+            seg = self._repo.get_segment(child.segment_id)
+            self._check_editable(self._repo.get_document(seg.document_id))
+            if len(seg.children) <= 1:
+                raise ValidationError("This is the chunk's only child chunk, and a chunk without children cannot be "
+                                      "found by a search; delete the parent chunk instead")
+            index = self._index(self._repo.get_dataset(seg.dataset_id, counts=False), 0)
+            if index is not None:
+                index.delete_segments([child.id])
+            self._repo.delete_child_chunk(child.id)
 
     def delete_segment(self, segment_id: str) -> None:
         seg = self._repo.get_segment(segment_id)

@@ -118,8 +118,10 @@ def check_embedding(choice: EmbeddingChoice) -> EmbeddingChoice:
     return choice.model_copy(update={"model": model, "base_url": url.rstrip("/")})
 
 
-def doc_fields(doc: KbDocument) -> dict[str, Any]:
-    """A document's metadata with Dify's built-in fields."""
+def doc_fields(doc: KbDocument, built_in: bool = True) -> dict[str, Any]:
+    """A document's metadata, with Dify's built-in fields unless the knowledge base has them switched off."""
+    if not built_in:
+        return dict(doc.doc_metadata)
     return {**doc.doc_metadata, "document_name": doc.name, "source": doc.source_path, "uploader": "",
             "upload_date": doc.created_at.isoformat() if doc.created_at else None,
             "last_update_date": doc.completed_at.isoformat() if doc.completed_at else None}

@@ -21,6 +21,7 @@ from studio.core.knowledge import (Dataset, DocumentStatus, EmbeddingChoice, KbD
                                    ProcessRule, RetrievalSettings, Segment, Segmentation)
 from studio.knowledge import metadata as metadata_filter
 from studio.services.kb_edits import KnowledgeEdits
+from studio.services.kb_labels import KnowledgeLabels
 from studio.services.kb_intake import AddPlan, IngestLock, check_embedding, doc_fields, expand, file_hash
 from studio.services.ingestion import IngestProgress, IngestReport, Ingestion, indexed_text
 from studio.services.retrieval import Record, Retriever
@@ -29,9 +30,10 @@ log = logging.getLogger(__name__)
 MAX_NAME = 40  # Dify's dataset name limit
 
 
-class KnowledgeService(KnowledgeEdits):
+class KnowledgeService(KnowledgeEdits, KnowledgeLabels):
     def __init__(self, repos, lancedb_dir: Path, embedders, tasks) -> None:
         self._repo = repos.knowledge
+        self._labels = repos.kb_labels
         self._root = Path(lancedb_dir)
         self._embedders = embedders
         self._tasks = tasks
@@ -376,7 +378,7 @@ class KnowledgeService(KnowledgeEdits):
         out: dict[str, list[str] | None] = {}
         for dataset in datasets:
             out[dataset.id] = [d.id for d in self._repo.list_documents(dataset.id)
-                               if metadata_filter.matches(doc_fields(d), conditions)]
+                               if metadata_filter.matches(doc_fields(d, dataset.built_in_metadata), conditions)]
         return out
 
     def close(self) -> None:

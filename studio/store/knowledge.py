@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from studio.core.errors import ConflictError, NotFoundError
 from studio.core.knowledge import (PENDING_STATUSES, ChildChunk, Dataset, DocumentStatus, EmbeddingChoice, KbDocument,
-                                   ProcessRule, RetrievalSettings, Segment)
+                                   MetadataField, ProcessRule, RetrievalSettings, Segment)
 from studio.store.orm import ChildChunkRow, DatasetRow, KbDocumentRow, SegmentRow, utcnow
 
 if TYPE_CHECKING:
@@ -30,6 +30,8 @@ def _dataset(row: DatasetRow, documents: int = 0, segments: int = 0) -> Dataset:
                    embedding=EmbeddingChoice(**(row.embedding or {})), dimension=row.dimension,
                    process_rule=ProcessRule(**(row.process_rule or {})),
                    retrieval=RetrievalSettings(**(row.retrieval or {})), index_name=row.index_name,
+                   metadata_fields=tuple(MetadataField(**f) for f in row.metadata_fields or ()),
+                   built_in_metadata=True if row.built_in_metadata is None else row.built_in_metadata,
                    document_count=documents, segment_count=segments, created_at=row.created_at,
                    updated_at=row.updated_at)
 
@@ -375,6 +377,25 @@ class KnowledgeRepository:
             row.content = content
             segment_id = row.segment_id
         return self.get_segment(segment_id)
+
+    def add_child_chunk(self, segment_id: str, row: dict[str, Any]) -> ChildChunk:
+        """A child chunk written by hand (row: id, content), after the parent's last child. It comes from no place
+        in the document's text, so its start and end are 0; it is not yet in the index (mark_indexed)."""
+        with self._store.transaction() as s:
+            parent = s.get(SegmentRow, segment_id)
+            if parent is None:
+                raise NotFoundError(f"Chunk {segment_id!r} not found")
+            last = s.scalar(select(func.max(ChildChunkRow.position)).where(
+                ChildChunkRow.segment_id == segment_id)) or 0
+            child = ChildChunkRow(segment_id=segment_id, document_id=parent.document_id, position=last + 1,
+                                  start=0, end=0, indexed=False, **row)
+            s.add(child)
+            s.flush()
+            return _child(child)
+
+    def delete_child_chunk(self, child_id: str) -> None:
+        with self._store.transaction() as s:
+            s.execute(delete(ChildChunkRow).where(ChildChunkRow.id == child_id))
 
     def add_hits(self, segment_ids: Sequence[str]) -> None:
         with self._store.transaction() as s:

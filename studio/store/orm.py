@@ -157,8 +157,29 @@ class DatasetRow(Base):
     process_rule: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     retrieval: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     index_name: Mapped[str] = mapped_column(String(64))
+    # Metadata fields declared through the knowledge API ([{id, name, type}]); documents hold the values by name.
+    metadata_fields: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    built_in_metadata: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class KbTagRow(Base):
+    """A knowledge tag (Dify's tags of type "knowledge"), bound to any number of knowledge bases."""
+
+    __tablename__ = "kb_tags"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(50), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class KbTagBindingRow(Base):
+    __tablename__ = "kb_tag_bindings"
+
+    tag_id: Mapped[str] = mapped_column(ForeignKey("kb_tags.id", ondelete="CASCADE"), primary_key=True)
+    dataset_id: Mapped[str] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class KbDocumentRow(Base):

@@ -304,6 +304,9 @@ class Repositories:
         from studio.store.runs import RunRepository
 
         self.knowledge = KnowledgeRepository(store)
+        from studio.store.kb_labels import KnowledgeLabelRepository
+
+        self.kb_labels = KnowledgeLabelRepository(store)
         from studio.store.access import ApiKeyRepository, FeedbackRepository, UploadRepository
 
         self.keys = ApiKeyRepository(store)

@@ -350,6 +350,46 @@ def test_parent_child_chunks(nature_doc):
 
 
 
+def test_child_chunks_added_and_deleted(nature_doc):
+    """A child chunk written by hand is searchable at once and brings back its parent; a deleted one is gone from
+    search; a chunk keeps its last child; chunks of a plain knowledge base have none to add to."""
+    client, ds, doc = nature_doc
+    base = f"/datasets/{ds}/documents/{doc['id']}/segments"
+    parent = next(p for p in client.get(base).json()["data"] if "Zebras" in p["content"])
+    r = client.post(f"{base}/{parent['id']}/child_chunks", json={"content": "Zebras bark like small dogs."})
+    assert r.status_code == 200, r.text
+    added = r.json()["data"]
+    assert added["segment_id"] == parent["id"] and added["type"] == "customized"
+    assert added["position"] == len(parent["child_chunks"]) + 1
+    hit = retrieve(client, ds, "which animal barks like a small dog")[0]
+    assert hit["segment"]["id"] == parent["id"]
+    assert hit["child_chunks"][0]["id"] == added["id"]
+
+    assert client.post(f"{base}/{parent['id']}/child_chunks", json={"content": "   "}).status_code == 400
+    assert client.post(f"{base}/{parent['id']}/child_chunks", json={}).status_code == 400
+    assert client.post(f"{base}/{uuid.uuid4()}/child_chunks", json={"content": "x"}).status_code == 404
+
+    r = client.delete(f"{base}/{parent['id']}/child_chunks/{added['id']}")
+    assert r.status_code == 204, r.text
+    assert all(h["child_chunks"][0]["id"] != added["id"]
+               for h in retrieve(client, ds, "which animal barks like a small dog"))
+    assert client.delete(f"{base}/{parent['id']}/child_chunks/{added['id']}").status_code == 404
+
+    children = client.get(f"{base}/{parent['id']}/child_chunks").json()["data"]
+    for child in children[1:]:
+        assert client.delete(f"{base}/{parent['id']}/child_chunks/{child['id']}").status_code == 204
+    r = client.delete(f"{base}/{parent['id']}/child_chunks/{children[0]['id']}")
+    assert r.status_code == 400 and "delete the parent chunk" in r.json()["message"]
+    assert client.get(f"{base}/{parent['id']}/child_chunks").json()["total"] == 1
+
+    plain = client.post("/datasets", json={"name": "Plain"}).json()["id"]
+    note = add_text(client, plain, "bread", SOURDOUGH)
+    seg = client.get(f"/datasets/{plain}/documents/{note['id']}/segments").json()["data"][0]
+    r = client.post(f"/datasets/{plain}/documents/{note['id']}/segments/{seg['id']}/child_chunks",
+                    json={"content": "A starter is fed flour and water."})
+    assert r.status_code == 400 and r.json()["code"] == "invalid_param"
+
+
 def test_metadata_and_document_switches(nature_doc):
     client, ds, doc = nature_doc
     metadata = client.get(f"/datasets/{ds}/metadata").json()
@@ -365,6 +405,130 @@ def test_metadata_and_document_switches(nature_doc):
     assert retrieve(client, ds, "zebras") == []
     client.patch(f"/datasets/{ds}/documents/status/enable", json={"document_ids": [doc["id"]]})
     assert retrieve(client, ds, "zebras")[0]["segment"]["document_id"] == doc["id"]
+
+
+def test_tags_bound_listed_and_filtered(kb):
+    client, dataset = kb
+    ds = dataset["id"]
+    assert dataset["tags"] == []
+    other = client.post("/datasets", json={"name": "Untagged"}).json()["id"]
+    made = {}
+    for name in ("science", "nature"):
+        r = client.post("/datasets/tags", json={"name": name})
+        assert r.status_code == 200, r.text
+        made[name] = r.json()
+        assert made[name]["type"] == "knowledge" and made[name]["binding_count"] == "0"
+    r = client.post("/datasets/tags", json={"name": "science"})
+    assert r.status_code == 409 and "science" in r.json()["message"]
+    assert client.post("/datasets/tags", json={"name": ""}).status_code == 400
+    assert client.post("/datasets/tags", json={"name": "x" * 51}).status_code == 400
+
+    ids = [made["science"]["id"], made["nature"]["id"]]
+    r = client.post("/datasets/tags/binding", json={"tag_ids": [*ids, str(uuid.uuid4())], "target_id": ds})
+    assert r.status_code == 404  # an unknown tag binds none of them
+    assert client.get(f"/datasets/{ds}/tags").json() == {"data": [], "total": 0}
+    r = client.post("/datasets/tags/binding", json={"tag_ids": ids, "target_id": ds})
+    assert r.status_code == 204, r.text
+    assert client.post("/datasets/tags/binding", json={"tag_ids": ids, "target_id": ds}).status_code == 204
+    assert client.post("/datasets/tags/binding", json={"tag_ids": ids, "target_id": str(uuid.uuid4())}
+                       ).status_code == 404
+    bound = client.get(f"/datasets/{ds}/tags").json()
+    assert bound["total"] == 2 and {t["name"] for t in bound["data"]} == {"science", "nature"}
+    assert {t["name"] for t in client.get(f"/datasets/{ds}").json()["tags"]} == {"science", "nature"}
+    listed = {t["name"]: t for t in client.get("/datasets/tags").json()}
+    assert listed["science"]["binding_count"] == "1"
+
+    everything = {d["id"] for d in client.get("/datasets").json()["data"]}
+    assert {ds, other} <= everything
+    tagged = client.get("/datasets", params={"tag_ids": [made["nature"]["id"]]}).json()
+    assert [d["id"] for d in tagged["data"]] == [ds] and tagged["total"] == 1
+
+    r = client.patch("/datasets/tags", json={"tag_id": made["science"]["id"], "name": "physics"})
+    assert r.status_code == 200 and r.json()["name"] == "physics" and r.json()["binding_count"] == "1"
+    assert client.patch("/datasets/tags", json={"tag_id": made["science"]["id"], "name": "nature"}).status_code == 409
+    assert client.patch("/datasets/tags", json={"tag_id": "nope", "name": "z"}).status_code == 404
+
+    r = client.post("/datasets/tags/unbinding", json={"tag_id": made["science"]["id"], "target_id": ds})
+    assert r.status_code == 204  # Dify's older body: one tag_id
+    assert [t["name"] for t in client.get(f"/datasets/{ds}/tags").json()["data"]] == ["nature"]
+    r = client.post("/datasets/tags/unbinding", json={"tag_ids": [made["nature"]["id"]], "target_id": ds})
+    assert r.status_code == 204
+    assert client.get(f"/datasets/{ds}/tags").json()["total"] == 0
+    assert client.post("/datasets/tags/unbinding", json={"target_id": ds}).status_code == 400
+
+    client.post("/datasets/tags/binding", json={"tag_ids": [made["nature"]["id"]], "target_id": other})
+    r = client.request("DELETE", "/datasets/tags", json={"tag_id": made["nature"]["id"]})
+    assert r.status_code == 204
+    assert client.request("DELETE", "/datasets/tags", json={"tag_id": made["nature"]["id"]}).status_code == 404
+    assert [t["name"] for t in client.get("/datasets/tags").json()] == ["physics"]
+    assert client.get(f"/datasets/{other}/tags").json()["total"] == 0
+    assert client.get(f"/datasets/{other}").status_code == 200  # the knowledge base outlives its tag
+
+
+def test_metadata_fields_declared_set_renamed_and_removed(nature_doc):
+    client, ds, doc = nature_doc
+    meta = f"/datasets/{ds}/metadata"
+    r = client.post(meta, json={"type": "number", "name": "year"})
+    assert r.status_code == 201, r.text
+    year = r.json()
+    assert year["type"] == "number" and year["name"] == "year" and year["id"] != "year"
+    assert client.post(meta, json={"type": "string", "name": "year"}).status_code == 409
+    assert client.post(meta, json={"type": "string", "name": "document_name"}).status_code == 409
+    assert client.post(meta, json={"type": "boolean", "name": "flag"}).status_code == 400
+    fields = client.get(meta).json()
+    assert fields["built_in_field_enabled"] is True
+    assert fields["doc_metadata"][:2] == [{**year, "count": 0}, {"id": "author", "name": "author", "type": "string",
+                                                                   "count": 1}]
+
+    def set_values(*ops):
+        return client.post(f"/datasets/{ds}/documents/metadata", json={"operation_data": list(ops)})
+
+    def values():
+        got = client.get(f"/datasets/{ds}/documents/{doc['id']}").json()["doc_metadata"]
+        return {m["name"]: (m["id"], m["type"], m["value"]) for m in got}
+
+    r = set_values({"document_id": doc["id"], "partial_update": True,
+                    "metadata_list": [{"id": year["id"], "name": "year", "value": "2021"}]})
+    assert r.status_code == 200 and r.json() == {"result": "success"}, r.text
+    assert values() == {"author": ("author", "string", "alice"), "year": (year["id"], "number", 2021)}
+    r = set_values({"document_id": doc["id"], "partial_update": True,
+                    "metadata_list": [{"id": year["id"], "value": 1999}]},
+                   {"document_id": doc["id"], "partial_update": True,
+                    "metadata_list": [{"id": year["id"], "value": "last spring"}]})
+    assert r.status_code == 400 and "year" in r.json()["message"]
+    assert values()["year"][2] == 2021  # all or nothing
+    assert set_values({"document_id": str(uuid.uuid4()), "metadata_list": []}).status_code == 404
+    assert set_values({"document_id": doc["id"], "metadata_list": [{"id": "nope", "value": 1}]}).status_code == 404
+
+    def found(name, op, value):
+        return retrieve(client, ds, "zebras", retrieval_model={
+            "search_method": "semantic_search", "metadata_filtering_conditions": {
+                "logical_operator": "and", "conditions": [{"name": name, "comparison_operator": op, "value": value}]}})
+
+    assert found("year", ">", "2020") and found("year", "<", "2000") == []
+
+    r = client.patch(f"{meta}/author", json={"name": "writer"})  # a name documents carry, undeclared
+    assert r.status_code == 200 and r.json()["name"] == "writer", r.text
+    r = client.patch(f"{meta}/{year['id']}", json={"name": "published"})
+    assert r.status_code == 200 and r.json() == {**year, "name": "published"}
+    assert client.patch(f"{meta}/{year['id']}", json={"name": "writer"}).status_code == 409
+    assert values() == {"writer": ("writer", "string", "alice"), "published": (year["id"], "number", 2021)}
+    assert found("writer", "is", "alice") and found("author", "is", "alice") == []
+
+    assert client.post(f"{meta}/built-in/disable").json() == {"result": "success"}
+    assert client.get(meta).json()["built_in_field_enabled"] is False
+    assert found("document_name", "is", "nature.md") == []
+    client.post(f"{meta}/built-in/enable")
+    assert found("document_name", "is", "nature.md")
+    assert client.post(f"{meta}/built-in/sideways").status_code == 400
+
+    r = set_values({"document_id": doc["id"], "partial_update": False,
+                    "metadata_list": [{"id": year["id"], "value": 2019}]})
+    assert r.status_code == 200
+    assert values() == {"published": (year["id"], "number", 2019)}  # a full update replaces the values
+    assert client.delete(f"{meta}/{year['id']}").status_code == 204
+    assert values() == {} and client.get(meta).json()["doc_metadata"] == []
+    assert client.delete(f"{meta}/{year['id']}").status_code == 404
 
 
 def test_documents_sent_at_once_are_all_indexed(kb):

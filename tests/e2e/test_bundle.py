@@ -64,6 +64,10 @@ def _source_home(home: Path) -> dict:
         identity = next(d for d in kb.documents(guides.id) if d.name == IDENTITY.name)
         disabled = kb.segments(identity.id)[-1]
         kb.update_segment(disabled.id, enabled=False)
+        kb.add_metadata_field(guides.id, "audience", "string")
+        kb.set_document_metadata(guides.id, [(identity.id, [{"id": kb.metadata_fields(guides.id)[0]["id"],
+                                                            "value": "operators"}], True)])
+        kb.set_built_in_metadata(nested.id, False)
         app = services.apps.create(name="Docs bot", mode=AppMode.CHAT, prompt="Answer from the documentation.")
         cfg = copy.deepcopy(app.config)
         cfg["model"]["completion_params"].update(max_tokens=24, temperature=0.0)
@@ -131,6 +135,7 @@ def test_the_bundle_holds_the_app_its_chunks_studio_and_the_model_manifest(sourc
     assert ids == [source["guides"].id, source["nested"].id]
     nested = json.loads((bundle / manifest["knowledge"][1]["folder"] / "dataset.json").read_text())
     assert ProcessRule.from_dify(nested["process_rule"]) == source["nested"].process_rule
+    assert nested["built_in_metadata"] is False and nested["metadata_fields"] == []
     docs = [json.loads(line) for line in (bundle / manifest["knowledge"][0]["folder"] / "documents.jsonl").open()]
     assert [d["name"] for d in docs] == [ERRORS.name, IDENTITY.name]
     flags = {s["content"]: s["enabled"] for d in docs for s in d["segments"]}
@@ -323,6 +328,9 @@ def test_a_workflow_bundle_points_its_node_at_the_rebuilt_knowledge_base(source,
         report = served.bundles.install(tmp_path / "flow", api_key=KEY_A)
         assert (report.app_status, report.rebuilt, report.key_status) == ("created", ["Guides"], "registered")
         [local] = served.knowledge.list()
+        assert [f.name for f in local.metadata_fields] == ["audience"] and local.built_in_metadata
+        identity = next(d for d in served.knowledge.documents(local.id) if d.name == IDENTITY.name)
+        assert identity.doc_metadata["audience"] == "operators"
         node = report.app.config["workflow"]["graph"]["nodes"][1]["data"]
         assert node["dataset_ids"] == [local.id]
         events = list(served.workflows.run(report.app.id, inputs={"q": "provider_quota_exceeded"}))

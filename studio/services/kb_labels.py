@@ -1,0 +1,211 @@
+"""Tags and metadata fields of knowledge bases, as Dify's knowledge API manages them. Tags are shared by all knowledge
+bases. Metadata fields are declared per knowledge base and their values live on documents by name; names that
+documents carry without a declaration (front matter) are fields too, with the name as their id, so a field a
+document brought in can be renamed, removed or set like a declared one."""
+
+from __future__ import annotations
+
+import unicodedata
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from studio.core.errors import ConflictError, NotFoundError, ValidationError
+from studio.core.knowledge import Dataset, KbDocument, KbTag, MetadataField
+from studio.core.text import require_text
+
+BUILT_IN_FIELDS = (("document_name", "string"), ("uploader", "string"), ("upload_date", "time"),
+                   ("last_update_date", "time"), ("source", "string"))
+HIDDEN_METADATA = ("page_starts",)  # loader bookkeeping, not the user's metadata
+FIELD_TYPES = ("string", "number", "time")
+MAX_TAG_NAME = 50  # Dify's limit
+MAX_FIELD_NAME = 255
+
+
+def _clean(name: Any, what: str, limit: int) -> str:
+    if not isinstance(name, str):
+        raise ValidationError(f"A {what} name must be text")
+    name = unicodedata.normalize("NFC", name.strip())
+    if not name:
+        raise ValidationError(f"A {what} needs a name")
+    if len(name) > limit:
+        raise ValidationError(f"A {what} name cannot exceed {limit} characters")
+    if any(unicodedata.category(c).startswith("C") for c in name):
+        raise ValidationError(f"A {what} name cannot contain control characters")
+    require_text(name, f"{what} name")
+    return name
+
+
+def value_kind(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return "string"
+    return "number"
+
+
+def _typed(field: str, kind: str, value: Any) -> Any:
+    """A value as a field of `kind` stores it: numbers as numbers, times as Unix seconds (Dify's form), text as
+    text; None clears it. Anything else is refused naming the field."""
+    if value is None:
+        return None
+    if kind == "string":
+        if isinstance(value, (dict, list)):
+            raise ValidationError(f"Metadata {field!r} takes text, not {type(value).__name__}")
+        text = value if isinstance(value, str) else str(value)
+        require_text(text, f"metadata {field}")
+        return text
+    if isinstance(value, bool):
+        raise ValidationError(f"Metadata {field!r} takes a {kind}, not true/false")
+    if isinstance(value, (int, float)):
+        number = value
+    else:
+        text = str(value).strip()
+        try:
+            number = float(text)
+        except ValueError:
+            number = None
+            if kind == "time":
+                try:
+                    number = datetime.fromisoformat(text).timestamp()
+                except ValueError:
+                    pass
+        if number is None:
+            raise ValidationError(f"Metadata {field!r} takes a {kind}; {str(value)[:40]!r} is not one"
+                                  + (" (give Unix seconds or an ISO date)" if kind == "time" else ""))
+    if number != number or number in (float("inf"), float("-inf")):
+        raise ValidationError(f"Metadata {field!r} takes a finite {kind}")
+    if kind == "time" or float(number).is_integer():
+        return int(number)
+    return number
+
+
+def metadata_fields_of(dataset: Dataset, docs: Sequence[KbDocument]) -> list[dict[str, Any]]:
+    """Declared fields first (in the order they were declared), then the names documents carry without a
+    declaration; each with its type and how many documents hold a value for it."""
+    counts: dict[str, int] = {}
+    kinds: dict[str, str] = {}
+    for doc in docs:
+        for key, value in doc.doc_metadata.items():
+            if key not in HIDDEN_METADATA:
+                counts[key] = counts.get(key, 0) + 1
+                kinds.setdefault(key, value_kind(value))
+    declared = [{"id": f.id, "name": f.name, "type": f.type, "count": counts.get(f.name, 0)}
+                for f in dataset.metadata_fields]
+    names = {f.name for f in dataset.metadata_fields}
+    return declared + [{"id": k, "name": k, "type": kinds[k], "count": n} for k, n in sorted(counts.items())
+                       if k not in names]
+
+
+class KnowledgeLabels:
+    """Mixed into KnowledgeService (it supplies _labels, _repo and get)."""
+
+    # -- tags ---------------------------------------------------------------------------------------------
+    def tags(self) -> list[KbTag]:
+        return self._labels.list_tags()
+
+    def tag(self, tag_id: str) -> KbTag:
+        return self._labels.get_tag(tag_id)
+
+    def create_tag(self, name: str) -> KbTag:
+        return self._labels.create_tag(_clean(name, "tag", MAX_TAG_NAME))
+
+    def rename_tag(self, tag_id: str, name: str) -> KbTag:
+        return self._labels.rename_tag(tag_id, _clean(name, "tag", MAX_TAG_NAME))
+
+    def delete_tag(self, tag_id: str) -> None:
+        self._labels.delete_tag(tag_id)
+
+    def bind_tags(self, tag_ids: Sequence[str], ref: str) -> None:
+        self._labels.bind(list(tag_ids), self.get(ref, counts=False).id)
+
+    def unbind_tags(self, tag_ids: Sequence[str], ref: str) -> None:
+        self._labels.unbind(list(tag_ids), self.get(ref, counts=False).id)
+
+    def tags_of(self, dataset_ids: Sequence[str]) -> dict[str, list[KbTag]]:
+        return self._labels.tags_of(list(dataset_ids))
+
+    def tagged(self, tag_ids: Sequence[str]) -> set[str]:
+        return self._labels.tagged(list(tag_ids))
+
+    # -- metadata fields ----------------------------------------------------------------------------------
+    def metadata_fields(self, ref: str) -> list[dict[str, Any]]:
+        dataset = self.get(ref, counts=False)
+        return metadata_fields_of(dataset, self._repo.list_documents(dataset.id))
+
+    def _field(self, dataset: Dataset, field_id: str) -> MetadataField:
+        for f in dataset.metadata_fields:
+            if f.id == field_id:
+                return f
+        if field_id not in HIDDEN_METADATA:
+            for doc in self._repo.list_documents(dataset.id):
+                if field_id in doc.doc_metadata:
+                    return MetadataField(id=field_id, name=field_id, type=value_kind(doc.doc_metadata[field_id]))
+        raise NotFoundError(f"Metadata field {field_id!r} not found in {dataset.name}")
+
+    def _check_free(self, dataset: Dataset, name: str, *, adopt: bool) -> None:
+        if name in dict(BUILT_IN_FIELDS) or name in HIDDEN_METADATA:
+            raise ConflictError(f"{name!r} is a built-in metadata field")
+        if any(f.name == name for f in dataset.metadata_fields):
+            raise ConflictError(f"A metadata field named {name!r} already exists")
+        if not adopt and any(name in d.doc_metadata for d in self._repo.list_documents(dataset.id)):
+            raise ConflictError(f"Documents already carry a metadata field named {name!r}")
+
+    def add_metadata_field(self, ref: str, name: str, kind: str) -> MetadataField:
+        """Declare a field. A name documents already carry is declared with the values they hold."""
+        dataset = self.get(ref, counts=False)
+        if kind not in FIELD_TYPES:
+            raise ValidationError(f"A metadata field's type is one of {', '.join(FIELD_TYPES)}, not {kind!r}")
+        name = _clean(name, "metadata field", MAX_FIELD_NAME)
+        self._check_free(dataset, name, adopt=True)
+        return self._labels.add_field(dataset.id, MetadataField(id=str(uuid.uuid4()), name=name, type=kind))
+
+    def rename_metadata_field(self, ref: str, field_id: str, name: str) -> MetadataField:
+        dataset = self.get(ref, counts=False)
+        field = self._field(dataset, field_id)
+        name = _clean(name, "metadata field", MAX_FIELD_NAME)
+        if name == field.name:
+            return field
+        self._check_free(dataset, name, adopt=False)
+        self._labels.change_field(dataset.id, field.id, old_name=field.name, new_name=name)
+        return field.model_copy(update={"name": name, "id": field.id if field.id != field.name else name})
+
+    def delete_metadata_field(self, ref: str, field_id: str) -> None:
+        """Remove a field and every document's value for it."""
+        dataset = self.get(ref, counts=False)
+        field = self._field(dataset, field_id)
+        self._labels.change_field(dataset.id, field.id, old_name=field.name, new_name=None)
+
+    def set_built_in_metadata(self, ref: str, enabled: bool) -> None:
+        self._labels.set_built_in(self.get(ref, counts=False).id, enabled)
+
+    def restore_metadata_settings(self, ref: str, fields: Sequence[Mapping[str, Any]], built_in: bool) -> None:
+        """The declared fields and built-in switch of a knowledge base brought in from a bundle."""
+        dataset = self.get(ref, counts=False)
+        for f in fields:
+            try:
+                field = MetadataField(**f)
+            except (TypeError, ValueError) as exc:
+                raise ValidationError(f"metadata field {f!r}: {exc}") from None
+            self._labels.add_field(dataset.id, field)
+        self._labels.set_built_in(dataset.id, bool(built_in))
+
+    def set_document_metadata(self, ref: str, operations: Sequence[tuple[str, Sequence[Mapping[str, Any]], bool]]):
+        """Dify's POST /documents/metadata: for each (document id, [{id, name, value}], partial_update), set those
+        values (typed by their field), merged into the document's (partial) or replacing them. All or nothing."""
+        dataset = self.get(ref, counts=False)
+        changes = []
+        for document_id, items, partial in operations:
+            values: dict[str, Any] = {}
+            for item in items:
+                field_id = item.get("id") or item.get("name")
+                if not isinstance(field_id, str) or not field_id:
+                    raise ValidationError("Each metadata item needs the id of a metadata field")
+                try:
+                    field = self._field(dataset, field_id)
+                except NotFoundError:
+                    if field_id in dict(BUILT_IN_FIELDS):
+                        raise ValidationError(f"{field_id!r} is a built-in field; Studio fills it in") from None
+                    raise
+                values[field.name] = _typed(field.name, field.type, item.get("value"))
+            changes.append((document_id, values, bool(partial)))
+        self._labels.set_document_values(dataset.id, changes, keep=HIDDEN_METADATA)
