@@ -153,3 +153,26 @@ def test_old_database_is_upgraded_keeping_its_data(tmp_path):
     store.close()
     assert Store(path).schema_revision() == (SCHEMA_HEAD,)
     assert Store(path).repos.apps.get(app.id).name == "A"
+
+
+def test_knowledge_bases_from_before_tags_and_fields_open_with_none_declared(tmp_path):
+    from alembic import command
+
+    from studio.store.database import _alembic_config
+
+    path = tmp_path / "kb.db"
+    store = Store(path)
+    store.repos.knowledge.create_dataset("d1", name="Notes", description="", embedding={}, process_rule={},
+                                         retrieval={}, index_name="kb_d1")
+    tag = store.repos.kb_labels.create_tag("science")
+    store.repos.kb_labels.bind([tag.id], "d1")
+    cfg = _alembic_config()
+    with store.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0007")
+    store.close()
+    reopened = Store(path)
+    dataset = reopened.repos.knowledge.get_dataset("d1")
+    assert dataset.name == "Notes" and dataset.metadata_fields == () and dataset.built_in_metadata is True
+    assert reopened.repos.kb_labels.list_tags() == []
+    reopened.close()
