@@ -90,7 +90,8 @@ def thought_json(thought: AgentThought) -> dict[str, Any]:
 
 def message_json(msg: Message, feedback: dict | None, thoughts: list[AgentThought] | None = None) -> dict[str, Any]:
     resources = [{**r, "message_id": msg.id} for r in msg.retriever_resources]
-    return {"id": msg.id, "conversation_id": msg.conversation_id, "parent_message_id": None, "inputs": msg.inputs,
+    return {"id": msg.id, "conversation_id": msg.conversation_id, "parent_message_id": msg.parent_message_id,
+            "inputs": msg.inputs,
             "query": msg.query, "answer": msg.answer,
             "feedback": {"rating": feedback["rating"]} if feedback else None,
             "retriever_resources": resources, "created_at": _ts(msg.created_at),

@@ -83,6 +83,9 @@ class Message(BaseModel):
     model_id: str = ""
     retriever_resources: list[dict[str, Any]] = Field(default_factory=list)  # Dify's citation items
     created_at: datetime
+    # The message before this one in its conversation (Studio's conversations are one thread); filled in by the
+    # history page, None for the first message.
+    parent_message_id: str | None = None
 
 
 class ModelKind(str, Enum):

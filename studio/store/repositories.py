@@ -250,7 +250,10 @@ class MessageRepository:
                 q = q.where(or_(MessageRow.created_at < first.created_at,
                                 and_(MessageRow.created_at == first.created_at, MessageRow.id < first.id)))
             rows = list(s.scalars(q.order_by(MessageRow.created_at.desc(), MessageRow.id.desc()).limit(limit + 1)))
-            return [_message(r) for r in reversed(rows[:limit])], len(rows) > limit
+            # each message's parent is the one before it; one row past the page gives the oldest one's
+            page = [_message(r).model_copy(update={"parent_message_id": rows[i + 1].id if i + 1 < len(rows) else None})
+                    for i, r in enumerate(rows[:limit])]
+            return list(reversed(page)), len(rows) > limit
 
 
 class ModelRepository:

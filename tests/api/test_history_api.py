@@ -34,6 +34,9 @@ def test_messages_and_conversations_are_paged_and_scoped_by_user(client, chat_ke
     older = client.get("/messages", headers=h, params={"conversation_id": conv, "user": "alice", "limit": 2,
                                                        "first_id": page["data"][0]["id"]}).json()
     assert [m["query"] for m in older["data"]] == ["one"] and older["has_more"] is False
+    # one thread: each message's parent is the one before it, across pages; the first has none
+    assert older["data"][0]["id"] == first["message_id"] and older["data"][0]["parent_message_id"] is None
+    assert [m["parent_message_id"] for m in page["data"]] == [first["message_id"], page["data"][0]["id"]]
     assert client.get("/messages", headers=h, params={"conversation_id": conv, "user": "bob"}).status_code == 404
     convs = client.get("/conversations", headers=h, params={"user": "alice"}).json()
     assert [c["id"] for c in convs["data"]] == [conv] and convs["has_more"] is False
