@@ -84,6 +84,18 @@ class EasyConfig(BaseModel):
     suggested_questions: list[str] = Field(default_factory=list)
     model: ModelRef = Field(default_factory=ModelRef)
     memory: Memory = Field(default_factory=Memory)
+    # Dify's feature blocks: Studio reads some and keeps the rest, but each must be a mapping (or absent/null)
+    chat_prompt_config: dict[str, Any] | None = None
+    completion_prompt_config: dict[str, Any] | None = None
+    suggested_questions_after_answer: dict[str, Any] | None = None
+    speech_to_text: dict[str, Any] | None = None
+    text_to_speech: dict[str, Any] | None = None
+    retriever_resource: dict[str, Any] | None = None
+    more_like_this: dict[str, Any] | None = None
+    sensitive_word_avoidance: dict[str, Any] | None = None
+    agent_mode: dict[str, Any] | None = None
+    dataset_configs: dict[str, Any] | None = None
+    file_upload: dict[str, Any] | None = None
 
     def inputs(self) -> list[InputField]:
         fields = []

@@ -77,7 +77,9 @@ def _model_config(config: dict[str, Any], source: dict[str, Any] | None) -> dict
             current = overlay(original, normalise_config(copy.deepcopy(original)), current)
         except (StudioError, ValueError, TypeError):  # the source no longer validates (an older Studio's rules): write what is held now
             pass
-    for tool in ((current.get("agent_mode") or {}).get("tools") or []):
+    agent = current.get("agent_mode")
+    tools = agent.get("tools") if isinstance(agent, dict) else None
+    for tool in tools if isinstance(tools, list) else []:
         if isinstance(tool, dict):
             tool.pop("credential_id", None)  # Dify drops these always
     return copy.deepcopy(current)

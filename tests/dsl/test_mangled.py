@@ -101,6 +101,20 @@ def test_textually_mangled_files(studio, index, data):
     _import_is_clean(studio, mangled)
 
 
+@pytest.mark.parametrize("name", ["chat_app.yml", "agent_chat_app.yml", "completion_app.yml"])
+def test_every_model_config_block_of_the_wrong_type(studio, name):
+    """A sweep the random test once found a crash in (agent_mode: 1 imported, then export failed): every key of
+    model_config, and every key one level down, replaced by a value of each wrong kind."""
+    doc = yaml.safe_load((OWN / name).read_text())
+    config = doc["model_config"]
+    paths = [(k,) for k in config] + [(k, sub) for k, v in config.items() if isinstance(v, dict) for sub in v]
+    for path in paths:
+        for odd in (1, "x", [1], None, {"a": 1}):
+            mangled = copy.deepcopy(doc)
+            _mutate(mangled["model_config"], path, "replace", odd)
+            _import_is_clean(studio, yaml.safe_dump(mangled, allow_unicode=True))
+
+
 WORKFLOW = (Path(__file__).resolve().parents[2] / "resources" / "templates" / "workflow.yml").read_text()
 
 
