@@ -77,7 +77,8 @@ async def list_datasets(request: Request, _: Key, page: int = Query(1, ge=1), li
 
     def work():
         ok = _embedding_ok(services)
-        tagged = services.knowledge.tagged(tag_ids) if tag_ids else None
+        wanted = [t for t in tag_ids if t.strip()]  # `?tag_ids=` with nothing in it filters nothing
+        tagged = services.knowledge.tagged(wanted) if wanted else None
         found = [d for d in services.knowledge.list()
                  if (not keyword or keyword.casefold() in d.name.casefold()) and (tagged is None or d.id in tagged)]
         tags = services.knowledge.tags_of([d.id for d in found])

@@ -54,7 +54,7 @@ class TagUnbinding(_Body):
     @model_validator(mode="after")
     def _one_of(self):
         if not self.tag_id and not self.tag_ids:
-            raise ValueError("give tag_id or tag_ids")
+            raise ValueError("tag_id or tag_ids is required")
         return self
 
 
@@ -70,7 +70,7 @@ class FieldRename(_Body):
 class MetadataValue(_Body):
     id: str = Field(min_length=1)
     name: str | None = None
-    value: str | int | float | None = None
+    value: Any = None  # typed by its field (KnowledgeLabels.set_document_metadata); true/false is not a number
 
 
 class DocumentMetadata(_Body):

@@ -14,13 +14,13 @@ OPERATORS = ("contains", "not contains", "start with", "end with", "is", "=", "i
 def _number(value: Any) -> float | None:
     if isinstance(value, bool):
         return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, datetime):
-        return value.timestamp()
     try:
+        if isinstance(value, (int, float)):
+            return float(value)
+        if isinstance(value, datetime):
+            return value.timestamp()
         return float(str(value).strip())
-    except ValueError:
+    except (ValueError, OverflowError):  # 10**400 has no float
         pass
     try:
         return datetime.fromisoformat(str(value).strip()).timestamp()

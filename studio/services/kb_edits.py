@@ -26,6 +26,22 @@ _REPLACING = threading.Lock()
 _CHILDREN = threading.Lock()  # the last-child check and the delete as one step
 
 
+MAX_CHUNK_CHARS = 16_000  # a chunk written by hand; Dify's longest automatic chunk is 4,000 tokens
+
+
+def chunk_text(content: object, what: str = "A chunk") -> str:
+    """A chunk's text as a user wrote it, trimmed; refused when empty, too long or holding a NUL."""
+    text = (content if isinstance(content, str) else "").strip()
+    if not text:
+        raise ValidationError(f"{what} needs some content")
+    if len(text) > MAX_CHUNK_CHARS:
+        raise ValidationError(f"{what} is {len(text):,} characters; the limit is {MAX_CHUNK_CHARS:,}. Split it into "
+                              "several chunks")
+    if "\x00" in text:
+        raise ValidationError(f"{what} cannot contain a NUL character")
+    return text
+
+
 class DocumentBusyError(ValidationError):
     """A document's content cannot change while it is being indexed."""
 
@@ -160,9 +176,9 @@ class KnowledgeEdits:
 
         doc = self._repo.get_document(document_id)
         self._check_editable(doc)
-        texts = [(c or "").strip() for c in contents]
-        if not texts or not all(texts):
+        if not contents:
             raise ValidationError("Each chunk needs some content")
+        texts = [chunk_text(c, f"Chunk {n}") for n, c in enumerate(contents, start=1)]
         dataset = self._repo.get_dataset(doc.dataset_id, counts=False)
         vectors = self._embedders.embedder(dataset.embedding).embed([indexed_text(doc.title, t) for t in texts])
         index = self._index(dataset, int(vectors.shape[1]))
@@ -185,9 +201,7 @@ class KnowledgeEdits:
         if not seg.children:
             raise ValidationError("Only the chunks of a parent-child knowledge base have child chunks; edit this "
                                   "chunk's own text instead")
-        text = (content or "").strip()
-        if not text:
-            raise ValidationError("A child chunk needs some content")
+        text = chunk_text(content, "A child chunk")
         dataset = self._repo.get_dataset(seg.dataset_id, counts=False)
         vector = self._embedders.embedder(dataset.embedding).embed([indexed_text(doc.title, text)])[0]
         index = self._index(dataset, len(vector))

@@ -5,6 +5,7 @@ document brought in can be renamed, removed or set like a declared one."""
 
 from __future__ import annotations
 
+import threading
 import unicodedata
 import uuid
 from collections.abc import Mapping, Sequence
@@ -21,6 +22,11 @@ HIDDEN_METADATA = ("page_starts",)  # loader bookkeeping, not the user's metadat
 FIELD_TYPES = ("string", "number", "time")
 MAX_TAG_NAME = 50  # Dify's limit
 MAX_FIELD_NAME = 255
+# Unix seconds from year 1 to year 9999, what a date can be
+TIME_RANGE = (-62135596800, 253402300799)
+# A field's checks (is the name free? what is it called now?) and its change happen as one step: two renames at
+# once must not leave documents' values under a name no declaration has.
+_FIELD_EDITS = threading.RLock()
 
 
 def _clean(name: Any, what: str, limit: int) -> str:
@@ -48,21 +54,28 @@ def _typed(field: str, kind: str, value: Any) -> Any:
     text; None clears it. Anything else is refused naming the field."""
     if value is None:
         return None
+    if isinstance(value, (dict, list)):
+        raise ValidationError(f"Metadata {field!r} takes {'text' if kind == 'string' else 'a ' + kind}, "
+                              f"not a{'n object' if isinstance(value, dict) else ' list'}")
+    if isinstance(value, bool):
+        raise ValidationError(f"Metadata {field!r} takes {'text' if kind == 'string' else 'a ' + kind}, "
+                              "not true/false")
     if kind == "string":
-        if isinstance(value, (dict, list)):
-            raise ValidationError(f"Metadata {field!r} takes text, not {type(value).__name__}")
         text = value if isinstance(value, str) else str(value)
         require_text(text, f"metadata {field}")
+        if "\x00" in text:
+            raise ValidationError(f"Metadata {field!r} cannot contain a NUL character")
         return text
-    if isinstance(value, bool):
-        raise ValidationError(f"Metadata {field!r} takes a {kind}, not true/false")
+    if not isinstance(value, (int, float, str)):
+        raise ValidationError(f"Metadata {field!r} takes a {kind}")
+    number: float | int | None
     if isinstance(value, (int, float)):
         number = value
     else:
-        text = str(value).strip()
+        text = value.strip()
         try:
             number = float(text)
-        except ValueError:
+        except (ValueError, OverflowError):
             number = None
             if kind == "time":
                 try:
@@ -72,11 +85,19 @@ def _typed(field: str, kind: str, value: Any) -> Any:
         if number is None:
             raise ValidationError(f"Metadata {field!r} takes a {kind}; {str(value)[:40]!r} is not one"
                                   + (" (give Unix seconds or an ISO date)" if kind == "time" else ""))
-    if number != number or number in (float("inf"), float("-inf")):
+    try:
+        as_float = float(number)
+    except OverflowError:  # an integer past what a float holds
+        as_float = float("inf")
+    if as_float != as_float or as_float in (float("inf"), float("-inf")):
         raise ValidationError(f"Metadata {field!r} takes a finite {kind}")
-    if kind == "time" or float(number).is_integer():
-        return int(number)
-    return number
+    if kind == "time":
+        if not TIME_RANGE[0] <= as_float <= TIME_RANGE[1]:
+            raise ValidationError(f"Metadata {field!r} takes a time between year 1 and year 9999 (Unix seconds)")
+        return int(as_float)
+    if isinstance(number, int):
+        return number
+    return int(as_float) if as_float.is_integer() and abs(as_float) < 2**53 else as_float
 
 
 def metadata_fields_of(dataset: Dataset, docs: Sequence[KbDocument]) -> list[dict[str, Any]]:
@@ -136,6 +157,9 @@ class KnowledgeLabels:
         for f in dataset.metadata_fields:
             if f.id == field_id:
                 return f
+        for f in dataset.metadata_fields:  # a declared field named by its name
+            if f.name == field_id:
+                return f
         if field_id not in HIDDEN_METADATA:
             for doc in self._repo.list_documents(dataset.id):
                 if field_id in doc.doc_metadata:
@@ -152,28 +176,31 @@ class KnowledgeLabels:
 
     def add_metadata_field(self, ref: str, name: str, kind: str) -> MetadataField:
         """Declare a field. A name documents already carry is declared with the values they hold."""
-        dataset = self.get(ref, counts=False)
-        if kind not in FIELD_TYPES:
-            raise ValidationError(f"A metadata field's type is one of {', '.join(FIELD_TYPES)}, not {kind!r}")
-        name = _clean(name, "metadata field", MAX_FIELD_NAME)
-        self._check_free(dataset, name, adopt=True)
-        return self._labels.add_field(dataset.id, MetadataField(id=str(uuid.uuid4()), name=name, type=kind))
+        with _FIELD_EDITS:
+            dataset = self.get(ref, counts=False)
+            if kind not in FIELD_TYPES:
+                raise ValidationError(f"A metadata field's type is one of {', '.join(FIELD_TYPES)}, not {kind!r}")
+            name = _clean(name, "metadata field", MAX_FIELD_NAME)
+            self._check_free(dataset, name, adopt=True)
+            return self._labels.add_field(dataset.id, MetadataField(id=str(uuid.uuid4()), name=name, type=kind))
 
     def rename_metadata_field(self, ref: str, field_id: str, name: str) -> MetadataField:
-        dataset = self.get(ref, counts=False)
-        field = self._field(dataset, field_id)
-        name = _clean(name, "metadata field", MAX_FIELD_NAME)
-        if name == field.name:
-            return field
-        self._check_free(dataset, name, adopt=False)
-        self._labels.change_field(dataset.id, field.id, old_name=field.name, new_name=name)
-        return field.model_copy(update={"name": name, "id": field.id if field.id != field.name else name})
+        with _FIELD_EDITS:
+            dataset = self.get(ref, counts=False)
+            field = self._field(dataset, field_id)
+            name = _clean(name, "metadata field", MAX_FIELD_NAME)
+            if name == field.name:
+                return field
+            self._check_free(dataset, name, adopt=False)
+            self._labels.change_field(dataset.id, field.id, old_name=field.name, new_name=name)
+            return field.model_copy(update={"name": name, "id": field.id if field.id != field.name else name})
 
     def delete_metadata_field(self, ref: str, field_id: str) -> None:
         """Remove a field and every document's value for it."""
-        dataset = self.get(ref, counts=False)
-        field = self._field(dataset, field_id)
-        self._labels.change_field(dataset.id, field.id, old_name=field.name, new_name=None)
+        with _FIELD_EDITS:
+            dataset = self.get(ref, counts=False)
+            field = self._field(dataset, field_id)
+            self._labels.change_field(dataset.id, field.id, old_name=field.name, new_name=None)
 
     def set_built_in_metadata(self, ref: str, enabled: bool) -> None:
         self._labels.set_built_in(self.get(ref, counts=False).id, enabled)
@@ -192,20 +219,21 @@ class KnowledgeLabels:
     def set_document_metadata(self, ref: str, operations: Sequence[tuple[str, Sequence[Mapping[str, Any]], bool]]):
         """Dify's POST /documents/metadata: for each (document id, [{id, name, value}], partial_update), set those
         values (typed by their field), merged into the document's (partial) or replacing them. All or nothing."""
-        dataset = self.get(ref, counts=False)
-        changes = []
-        for document_id, items, partial in operations:
-            values: dict[str, Any] = {}
-            for item in items:
-                field_id = item.get("id") or item.get("name")
-                if not isinstance(field_id, str) or not field_id:
-                    raise ValidationError("Each metadata item needs the id of a metadata field")
-                try:
-                    field = self._field(dataset, field_id)
-                except NotFoundError:
-                    if field_id in dict(BUILT_IN_FIELDS):
-                        raise ValidationError(f"{field_id!r} is a built-in field; Studio fills it in") from None
-                    raise
-                values[field.name] = _typed(field.name, field.type, item.get("value"))
-            changes.append((document_id, values, bool(partial)))
-        self._labels.set_document_values(dataset.id, changes, keep=HIDDEN_METADATA)
+        with _FIELD_EDITS:
+            dataset = self.get(ref, counts=False)
+            changes = []
+            for document_id, items, partial in operations:
+                values: dict[str, Any] = {}
+                for item in items:
+                    field_id = item.get("id") or item.get("name")
+                    if not isinstance(field_id, str) or not field_id:
+                        raise ValidationError("Each metadata item needs the id of a metadata field")
+                    try:
+                        field = self._field(dataset, field_id)
+                    except NotFoundError:
+                        if field_id in dict(BUILT_IN_FIELDS):
+                            raise ValidationError(f"{field_id!r} is a built-in field; Studio fills it in") from None
+                        raise
+                    values[field.name] = _typed(field.name, field.type, item.get("value"))
+                changes.append((document_id, values, bool(partial)))
+            self._labels.set_document_values(dataset.id, changes, keep=HIDDEN_METADATA)

@@ -20,7 +20,7 @@ from studio.core.text import require_text
 from studio.core.knowledge import (Dataset, DocumentStatus, EmbeddingChoice, KbDocument,
                                    ProcessRule, RetrievalSettings, Segment, Segmentation)
 from studio.knowledge import metadata as metadata_filter
-from studio.services.kb_edits import KnowledgeEdits
+from studio.services.kb_edits import KnowledgeEdits, chunk_text
 from studio.services.kb_labels import KnowledgeLabels
 from studio.services.kb_intake import AddPlan, IngestLock, check_embedding, doc_fields, expand, file_hash
 from studio.services.ingestion import IngestProgress, IngestReport, Ingestion, indexed_text
@@ -311,9 +311,9 @@ class KnowledgeService(KnowledgeEdits, KnowledgeLabels):
         dataset = self._repo.get_dataset(seg.dataset_id)
         index = self._index(dataset, 0)
         if content is not None:
-            content = content.strip()
-            if not content:
+            if not content.strip():
                 raise ValidationError("A chunk cannot be empty; disable or delete it instead")
+            content = chunk_text(content)
             if seg.children:
                 raise ValidationError("Edit the child chunks of a parent-child chunk, not the parent")
             text = indexed_text(self._repo.get_document(seg.document_id).title, content)
@@ -333,9 +333,9 @@ class KnowledgeService(KnowledgeEdits, KnowledgeLabels):
         document's title, as ingestion does) and replaces the old one in the index. The parent's text is left as
         it is (see KnowledgeRepository.update_child_chunk); returns the parent with its children."""
         child = self._repo.get_child_chunk(child_id)
-        content = (content or "").strip()
-        if not content:
+        if not (content or "").strip():
             raise ValidationError("A child chunk cannot be empty; disable its parent chunk instead")
+        content = chunk_text(content, "A child chunk")
         seg = self._repo.get_segment(child.segment_id)
         dataset = self._repo.get_dataset(seg.dataset_id)
         text = indexed_text(self._repo.get_document(seg.document_id).title, content)

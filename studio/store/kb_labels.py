@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
@@ -56,10 +56,8 @@ class KnowledgeLabelRepository:
     def rename_tag(self, tag_id: str, name: str) -> KbTag:
         try:
             with self._store.transaction() as s:
-                row = s.get(KbTagRow, tag_id)
-                if row is None:
-                    raise NotFoundError(f"Tag {tag_id!r} not found")
-                row.name = name
+                if s.execute(update(KbTagRow).where(KbTagRow.id == tag_id).values(name=name)).rowcount == 0:
+                    raise NotFoundError(f"Tag {tag_id!r} not found")  # never there, or deleted just now
         except IntegrityError:
             raise ConflictError(f"A tag named {name!r} already exists") from None
         return self.get_tag(tag_id)
@@ -71,16 +69,19 @@ class KnowledgeLabelRepository:
 
     def bind(self, tag_ids: Sequence[str], dataset_id: str) -> None:
         """Bind every tag to the knowledge base (binding one twice is not an error); all or none."""
-        with self._store.transaction() as s:
-            if s.get(DatasetRow, dataset_id) is None:
-                raise NotFoundError(f"Knowledge base {dataset_id!r} not found")
-            known = set(s.scalars(select(KbTagRow.id).where(KbTagRow.id.in_(list(tag_ids)))))
-            missing = [t for t in tag_ids if t not in known]
-            if missing:
-                raise NotFoundError(f"Tag {missing[0]!r} not found")
-            for tag_id in dict.fromkeys(tag_ids):
-                s.execute(sqlite_insert(KbTagBindingRow).values(tag_id=tag_id, dataset_id=dataset_id,
-                                                                created_at=utcnow()).on_conflict_do_nothing())
+        try:
+            with self._store.transaction() as s:
+                if s.get(DatasetRow, dataset_id) is None:
+                    raise NotFoundError(f"Knowledge base {dataset_id!r} not found")
+                known = set(s.scalars(select(KbTagRow.id).where(KbTagRow.id.in_(list(tag_ids)))))
+                missing = [t for t in tag_ids if t not in known]
+                if missing:
+                    raise NotFoundError(f"Tag {missing[0]!r} not found")
+                for tag_id in dict.fromkeys(tag_ids):
+                    s.execute(sqlite_insert(KbTagBindingRow).values(tag_id=tag_id, dataset_id=dataset_id,
+                                                                    created_at=utcnow()).on_conflict_do_nothing())
+        except IntegrityError:  # a tag or the knowledge base was deleted between the check and the insert
+            raise NotFoundError("A tag or the knowledge base was deleted while binding; nothing was bound") from None
 
     def unbind(self, tag_ids: Sequence[str], dataset_id: str) -> None:
         with self._store.transaction() as s:

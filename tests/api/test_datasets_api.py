@@ -531,6 +531,63 @@ def test_metadata_fields_declared_set_renamed_and_removed(nature_doc):
     assert client.delete(f"{meta}/{year['id']}").status_code == 404
 
 
+def test_labels_hold_under_races_and_odd_values(nature_doc, api, dataset_key):
+    """From a breaker's run: concurrent renames left values under a name no field had, a tag deleted while being
+    bound or renamed gave 500s, and 10**400 or true slipped into number fields."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    client, ds, doc = nature_doc
+    meta = f"/datasets/{ds}/metadata"
+    field = client.post(meta, json={"type": "string", "name": "topic"}).json()
+    client.post(f"/datasets/{ds}/documents/metadata", json={"operation_data": [{
+        "document_id": doc["id"], "partial_update": True, "metadata_list": [{"id": field["id"], "value": "v"}]}]})
+
+    def call(method, path, body):
+        with httpx.Client(base_url=api, timeout=60, headers=auth(dataset_key)) as c:
+            return c.request(method, path, json=body).status_code
+
+    with ThreadPoolExecutor(12) as pool:
+        codes = list(pool.map(lambda n: call("PATCH", f"{meta}/{field['id']}", {"name": f"topic{n}"}), range(12)))
+    assert set(codes) == {200}
+    listed = {f["name"]: f for f in client.get(meta).json()["doc_metadata"]}
+    [renamed] = [f for f in listed.values() if f["name"].startswith("topic")]
+    assert renamed["id"] == field["id"] and renamed["count"] == 1, listed  # the value followed the last rename
+
+    r = client.patch(f"{meta}/{renamed['name']}", json={"name": "subject"})  # a declared field named by its name
+    assert r.status_code == 200 and r.json()["id"] == field["id"]
+    assert {f["name"]: f["count"] for f in client.get(meta).json()["doc_metadata"]}["subject"] == 1
+
+    for _ in range(3):
+        tag = client.post("/datasets/tags", json={"name": f"t{uuid.uuid4().hex[:8]}"}).json()["id"]
+        jobs = [("POST", "/datasets/tags/binding", {"tag_ids": [tag], "target_id": ds}),
+                ("PATCH", "/datasets/tags", {"tag_id": tag, "name": f"r{uuid.uuid4().hex[:8]}"}),
+                ("DELETE", "/datasets/tags", {"tag_id": tag})] * 4
+        with ThreadPoolExecutor(12) as pool:
+            codes = list(pool.map(lambda job: call(*job), jobs))
+        assert set(codes) <= {200, 204, 404}, codes
+    assert client.get(f"/datasets/{ds}/tags").json()["total"] == 0
+
+    year = client.post(meta, json={"type": "number", "name": "year"}).json()["id"]
+    when = client.post(meta, json={"type": "time", "name": "when"}).json()["id"]
+    for fid, value in ((year, 10 ** 400), (year, True), (year, {"a": 1}), (when, 10 ** 18), (when, False)):
+        body = '{"operation_data": [{"document_id": "%s", "partial_update": true, "metadata_list": ' \
+               '[{"id": "%s", "value": %s}]}]}' % (doc["id"], fid, json.dumps(value) if not isinstance(value, int)
+                                                   or isinstance(value, bool) else str(value))
+        r = client.post(f"/datasets/{ds}/documents/metadata", content=body,
+                        headers={"Content-Type": "application/json"})
+        assert r.status_code == 400, (value, r.text)
+    assert retrieve(client, ds, "zebras", retrieval_model={"metadata_filtering_conditions": {
+        "logical_operator": "and", "conditions": [{"name": "year", "comparison_operator": ">",
+                                                   "value": 10 ** 400}]}}) == []
+
+    parent = client.get(f"/datasets/{ds}/documents/{doc['id']}/segments").json()["data"][0]
+    children = f"/datasets/{ds}/documents/{doc['id']}/segments/{parent['id']}/child_chunks"
+    for content in ("x" * 16_001, "a\u0000b"):
+        r = client.post(children, json={"content": content})
+        assert r.status_code == 400 and r.json()["code"] == "invalid_param", r.text
+    assert {d["id"] for d in client.get("/datasets", params={"tag_ids": ""}).json()["data"]} == {ds}
+
+
 def test_documents_sent_at_once_are_all_indexed(kb):
     """Documents that arrive while a background run is going (or just ending) are indexed too."""
     from concurrent.futures import ThreadPoolExecutor
