@@ -1,7 +1,7 @@
 """Takes the Knowledge screenshots: run it under a display, e.g. `xvfb-run -a -s "-screen 0 1400x900x24" .venv/bin/python
 resources/screenshots/take_knowledge_screenshots.py`. It builds Studio on a temp home, creates two knowledge bases,
-and grabs the list, the documents view mid-ingestion, the chunk viewer, retrieval testing, the settings tab and a
-cited chat answer."""
+and grabs the list, the documents view mid-ingestion, the chunk viewer, retrieval testing, the metadata and settings
+tabs and a cited chat answer."""
 
 from __future__ import annotations
 
@@ -113,13 +113,36 @@ def shoot(window, services, root: Path, out: Path) -> None:
     wait(lambda: bool(view.retrieval.cards) and not view.retrieval.busy)
     pause(300)
     window.grab().save(str(out / "knowledge-retrieval.png"))
+    metadata_tab(view, services, out)
     settings_tab(view, out)
     cited_chat(window, bot, out)
 
 
+def tab(view, name: str) -> None:
+    view.tabs.setCurrentIndex([view.tabs.tabText(i) for i in range(view.tabs.count())].index(name))
+
+
+def metadata_tab(view, services, out: Path) -> None:
+    """The Metadata tab: a declared field with values on some documents, one document's values in the form."""
+    knowledge, dataset = services.knowledge, view.dataset
+    field = knowledge.add_metadata_field(dataset.id, "country", "string")
+    year = knowledge.add_metadata_field(dataset.id, "updated", "time")
+    docs = knowledge.documents(dataset.id)
+    knowledge.set_document_metadata(dataset.id, [
+        (d.id, [{"id": field.id, "value": CITIES[d.name.split("-")[0].title()][0]},
+                {"id": year.id, "value": "2026-11-0%d" % (n + 1)}], True) for n, d in enumerate(docs[:4])])
+    tab(view, "Metadata")
+    panel = view.metadata
+    panel.refresh()
+    wait(lambda: panel.loaded and len(panel.fields) == 2)
+    panel.table.selectRow(0)
+    pause(300)
+    view.window().grab().save(str(out / "knowledge-metadata.png"))
+
+
 def settings_tab(view, out: Path) -> None:
     """The Settings tab with an unsaved change, so the indicator shows."""
-    view.tabs.setCurrentIndex(2)
+    tab(view, "Settings")
     panel = view.settings
     wait(lambda: panel.dataset is not None and panel.reranker.count() >= 1 and not panel.saving)
     pause(300)

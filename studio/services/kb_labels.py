@@ -9,7 +9,7 @@ import threading
 import unicodedata
 import uuid
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from studio.core.errors import ConflictError, NotFoundError, ValidationError
@@ -79,7 +79,8 @@ def _typed(field: str, kind: str, value: Any) -> Any:
             number = None
             if kind == "time":
                 try:
-                    number = datetime.fromisoformat(text).timestamp()
+                    when = datetime.fromisoformat(text)
+                    number = (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).timestamp()
                 except ValueError:
                     pass
         if number is None:

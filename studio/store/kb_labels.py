@@ -145,7 +145,8 @@ class KnowledgeLabelRepository:
     def set_document_values(self, dataset_id: str, changes: Sequence[tuple[str, Mapping[str, Any], bool]],
                             keep: Sequence[str] = ()) -> None:
         """For each (document id, values by name, partial): merge the values into the document's (partial) or
-        replace them, keeping the names in `keep` (loader bookkeeping). All documents or none."""
+        replace them, keeping the names in `keep` (loader bookkeeping); a None value clears one. All documents or
+        none."""
         with _FIELDS, self._store.transaction() as s:
             for document_id, values, partial in changes:
                 doc = s.get(KbDocumentRow, document_id)
@@ -153,4 +154,5 @@ class KnowledgeLabelRepository:
                     raise NotFoundError(f"Document {document_id!r} not found")
                 current = dict(doc.doc_metadata or {})
                 base = current if partial else {k: v for k, v in current.items() if k in keep}
-                doc.doc_metadata = {**base, **values}
+                merged = {**base, **values}
+                doc.doc_metadata = {k: v for k, v in merged.items() if v is not None}  # null clears a value

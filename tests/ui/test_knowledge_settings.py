@@ -15,7 +15,7 @@ def open_settings(qtbot, window, services, tmp_path):
     dataset = ingested_kb(services, tmp_path)
     page = open_knowledge(qtbot, window)
     view = page.open_dataset(dataset)
-    view.tabs.setCurrentIndex(2)
+    view.tabs.setCurrentIndex([view.tabs.tabText(i) for i in range(view.tabs.count())].index("Settings"))
     panel = view.settings
     assert panel.isVisible() and panel.name.text() == dataset.name
     qtbot.waitUntil(lambda: not panel.reranker.isEnabled(), timeout=10_000)  # the model list has arrived

@@ -1,5 +1,5 @@
-"""One knowledge base's page: a header, then tabs for its documents (and their chunks), retrieval testing and its
-settings."""
+"""One knowledge base's page: a header, then tabs for its documents (and their chunks), retrieval testing, its
+metadata fields and its settings."""
 
 from __future__ import annotations
 
@@ -13,11 +13,12 @@ from studio.ui.knowledge.chunks import ChunksView
 from studio.ui.knowledge.documents import DocumentsPanel
 from studio.ui.knowledge.hit_testing import RetrievalPanel
 from studio.ui.knowledge.kb_list import summary
+from studio.ui.knowledge.metadata_tab import MetadataPanel
 from studio.ui.knowledge.settings_tab import SettingsPanel
 from studio.ui.knowledge.widgets import SEARCH_LABELS
 from studio.ui.theme import back_button, label
 
-TABS = (("Documents", "file"), ("Retrieval testing", "search"), ("Settings", "settings"))
+TABS = (("Documents", "file"), ("Retrieval testing", "search"), ("Metadata", "tag"), ("Settings", "settings"))
 
 
 def local_paths(event) -> list[str]:
@@ -41,16 +42,19 @@ class DatasetView(QWidget):
         self.chunks = ChunksView(services, bridge)
         self.retrieval = RetrievalPanel(services, bridge)
         self.settings = SettingsPanel(services, bridge)
+        self.metadata = MetadataPanel(services, bridge)
         self.documents.add_requested.connect(self.add_requested)
         self.documents.chunks_requested.connect(self.open_chunks)
         self.chunks.back_requested.connect(self.close_chunks)
         self.chunks.changed.connect(self.documents.refresh)
+        self.documents.changed.connect(self.metadata.refresh)
         self.docs_stack = QStackedWidget()
         self.docs_stack.addWidget(self.documents)
         self.docs_stack.addWidget(self.chunks)
         self.tab_stack = QStackedWidget()
         self.tab_stack.addWidget(self.docs_stack)
         self.tab_stack.addWidget(self.retrieval)
+        self.tab_stack.addWidget(self.metadata)
         self.tab_stack.addWidget(self.settings)
         self.tabs = QTabBar()
         self.tabs.setObjectName("KbTabs")
@@ -111,6 +115,7 @@ class DatasetView(QWidget):
         self.documents.set_dataset(dataset)
         self.settings.set_dataset(dataset)
         self.retrieval.set_dataset(dataset)
+        self.metadata.set_dataset(dataset)
 
     def set_info(self, dataset: Dataset) -> None:
         self.dataset = dataset

@@ -1,0 +1,111 @@
+"""The Metadata tab of a knowledge base: fields from front matter and declared ones with their counts, add / rename /
+delete through the dialogs, a document's values saved from the form (typed, with errors shown), the built-in
+switch, and a retrieval test that filters on what the tab set."""
+
+from __future__ import annotations
+
+import shiboken6
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
+
+from tests.ui.test_knowledge_page import ingested_kb, open_knowledge
+
+DOCS = {
+    "paris.md": "---\nauthor: alice\n---\n\n# Paris\n\nParis is the capital of France.\n",
+    "rivers.txt": "The Danube flows through Vienna and Budapest.\n",
+}
+
+
+def rows(panel) -> dict[str, tuple[str, str]]:
+    t = panel.table
+    return {t.item(r, 0).text(): (t.item(r, 1).text(), t.item(r, 2).text()) for r in range(t.rowCount())}
+
+
+def open_metadata(qtbot, window, services, tmp_path):
+    dataset = ingested_kb(services, tmp_path, docs=DOCS)
+    page = open_knowledge(qtbot, window)
+    view = page.open_dataset(dataset)
+    view.tabs.setCurrentIndex([view.tabs.tabText(i) for i in range(view.tabs.count())].index("Metadata"))
+    panel = view.metadata
+    qtbot.waitUntil(lambda: panel.loaded, timeout=10_000)
+    assert panel.isVisible()
+    return dataset, panel
+
+
+def select(panel, name: str) -> None:
+    panel.table.selectRow(list(rows(panel)).index(name))
+
+
+def test_fields_are_added_filled_renamed_and_deleted(qtbot, window, services, tmp_path):
+    dataset, panel = open_metadata(qtbot, window, services, tmp_path)
+    knowledge = services.knowledge
+    assert rows(panel) == {"author": ("string", "1")}
+    assert panel.built_in.isChecked()
+
+    dialog = panel.add_field()
+    dialog.name.setText("year")
+    dialog.kind.setCurrentText("number")
+    dialog.accept()
+    qtbot.waitUntil(lambda: "year" in rows(panel), timeout=10_000)
+    assert rows(panel)["year"] == ("number", "0") and not shiboken6.isValid(dialog)  # closed and deleted
+
+    again = panel.add_field()
+    again.name.setText("year")
+    again.accept()
+    qtbot.waitUntil(lambda: again.error.isVisible(), timeout=10_000)
+    assert "already exists" in again.error.text() and again.isVisible() and again.save_button.isEnabled()
+    again.reject()
+
+    paris = next(d for d in knowledge.documents(dataset.id) if d.name == "paris.md")
+    panel.document.setCurrentIndex(panel.document.findData(paris.id))
+    year_id = next(f["id"] for f in panel.fields if f["name"] == "year")
+    assert panel.editors["author"].text() == "alice"
+    panel.editors[year_id].setText("last spring")
+    panel.save_values()
+    qtbot.waitUntil(lambda: panel.message.isVisible() and "year" in panel.message.text(), timeout=10_000)
+    assert "year" not in knowledge.document(paris.id).doc_metadata  # nothing half-saved
+    panel.editors[year_id].setText("2021")
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
+    qtbot.keyClick(window, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: rows(panel).get("year") == ("number", "1"), timeout=10_000)
+    assert knowledge.document(paris.id).doc_metadata == {"author": "alice", "year": 2021}
+    hits = knowledge.search(dataset.id, "capital of France", metadata_conditions={
+        "logical_operator": "and", "conditions": [{"name": "year", "comparison_operator": ">", "value": 2020}]})
+    assert [h.document.name for h in hits] == ["paris.md"]
+
+    select(panel, "author")
+    rename = panel.rename_selected()
+    assert not rename.kind.isEnabled()
+    rename.name.setText("writer")
+    rename.accept()
+    qtbot.waitUntil(lambda: "writer" in rows(panel), timeout=10_000)
+    assert knowledge.document(paris.id).doc_metadata["writer"] == "alice"
+
+    select(panel, "year")
+    box = panel.delete_selected()
+    assert "1 document" in box.text()
+    box.button(QMessageBox.StandardButton.Cancel).click()
+    assert "year" in rows(panel)
+    select(panel, "year")
+    box = panel.delete_selected()
+    next(b for b in box.buttons() if b.text() == "Delete").click()
+    qtbot.waitUntil(lambda: "year" not in rows(panel), timeout=10_000)
+    assert knowledge.document(paris.id).doc_metadata == {"writer": "alice"}
+
+    panel.editors["writer"].setText("")  # empty clears a value
+    panel.save_values()
+    qtbot.waitUntil(lambda: rows(panel) == {}, timeout=10_000)
+    assert panel.empty.isVisible() and knowledge.document(paris.id).doc_metadata == {}
+
+
+def test_built_in_switch(qtbot, window, services, tmp_path):
+    dataset, panel = open_metadata(qtbot, window, services, tmp_path)
+    panel.built_in.setChecked(False)
+    qtbot.waitUntil(lambda: not services.knowledge.get(dataset.id).built_in_metadata, timeout=10_000)
+    by_name = {"logical_operator": "and", "conditions": [{"name": "document_name", "comparison_operator": "is",
+                                                          "value": "rivers.txt"}]}
+    assert services.knowledge.search(dataset.id, "Danube", metadata_conditions=by_name) == []
+    panel.built_in.setChecked(True)
+    qtbot.waitUntil(lambda: services.knowledge.get(dataset.id).built_in_metadata, timeout=10_000)
+    assert services.knowledge.search(dataset.id, "Danube", metadata_conditions=by_name)
