@@ -51,10 +51,13 @@ def seed(services, root: Path):
                                       chunk_size=300, overlap=30)
     services.knowledge.add(small.id, write_guides(root / "notes", 3))
     services.knowledge.ingest(small.id)
-    services.knowledge.create("Product manual", description="The user manual of our coffee machine, "
-                              "chapter by chapter.")
+    manual = services.knowledge.create("Product manual", description="The user manual of our coffee machine, "
+                                       "chapter by chapter.")
     big = services.knowledge.create("Travel guides", description="Long city guides for the travel bot.",
                                     chunk_size=200, overlap=20)
+    europe, travel, support = (services.knowledge.create_tag(n) for n in ("europe", "travel", "support"))
+    for dataset, tags in ((small, [europe, travel]), (big, [europe, travel]), (manual, [support])):
+        services.knowledge.bind_tags([t.id for t in tags], dataset.id)
     cfg = default_config(AppMode.CHAT, "You are a travel guide. Answer in one sentence.")
     cfg["model"]["completion_params"].update(temperature=0.0, max_tokens=40)
     cfg["dataset_configs"] = {"retrieval_model": "multiple",
@@ -87,6 +90,11 @@ def shoot(window, services, root: Path, out: Path) -> None:
     wait(lambda: page.loaded_once and page.list_view.grid.count() == 3)
     pause(300)
     window.grab().save(str(out / "knowledge-list.png"))
+    tags = page.edit_tags(next(d for d in page.datasets if d.id == small.id))
+    wait(lambda: tags.list.count() == 3)
+    pause(300)
+    tags.grab().save(str(out / "knowledge-tags.png"))
+    tags.reject()
     page.open_dataset(next(d for d in page.datasets if d.id == big.id))
     page.add_paths([str(p) for p in write_guides(root / "guides", 40)])
     wait(lambda: big.id in page.jobs and page.jobs[big.id].last is not None

@@ -109,3 +109,53 @@ def test_built_in_switch(qtbot, window, services, tmp_path):
     panel.built_in.setChecked(True)
     qtbot.waitUntil(lambda: services.knowledge.get(dataset.id).built_in_metadata, timeout=10_000)
     assert services.knowledge.search(dataset.id, "Danube", metadata_conditions=by_name)
+
+
+def test_tags_are_made_ticked_filtered_renamed_and_deleted(qtbot, window, services, tmp_path):
+    knowledge = services.knowledge
+    travel = ingested_kb(services, tmp_path, docs=DOCS)
+    manual = knowledge.create("Manual")
+    page = open_knowledge(qtbot, window)
+    grid = page.list_view.grid
+    assert not page.list_view.tag_filter.isVisible()  # no tags yet, no filter
+
+    dialog = page.edit_tags(travel)
+    qtbot.waitUntil(lambda: dialog.list.count() == 0 and not dialog.error.isVisible(), timeout=5_000)
+    for name in ("europe", "rivers"):
+        dialog.new_name.setText(name)
+        dialog.create_tag()
+        qtbot.waitUntil(lambda n=name: n in [dialog.list.item(i).text().split()[0]
+                                             for i in range(dialog.list.count())], timeout=10_000)
+    assert len(dialog.checked()) == 2  # a tag made here goes on this knowledge base
+    dialog.new_name.setText("europe")
+    dialog.create_tag()
+    qtbot.waitUntil(dialog.error.isVisible, timeout=10_000)
+    assert "europe" in dialog.error.text()
+    rivers = next(i for i in range(dialog.list.count()) if dialog.list.item(i).text().startswith("rivers"))
+    dialog.list.item(rivers).setCheckState(Qt.CheckState.Unchecked)
+    dialog.accept()
+    qtbot.waitUntil(lambda: not shiboken6.isValid(dialog) or not dialog.isVisible(), timeout=10_000)
+    assert [t.name for t in knowledge.tags_of([travel.id])[travel.id]] == ["europe"]
+    qtbot.waitUntil(lambda: page.list_view.tag_filter.count() == 3, timeout=10_000)
+
+    page.list_view.tag_filter.setCurrentText("europe")
+    visible = [grid.item(i).data(Qt.ItemDataRole.AccessibleTextRole) for i in range(grid.count())
+               if not grid.item(i).isHidden()]
+    assert visible == ["Travel notes"] and "1 of 2" in page.list_view.count_label.text()
+    page.list_view.tag_filter.setCurrentText("All tags")
+    assert sum(not grid.item(i).isHidden() for i in range(grid.count())) == 2
+
+    dialog = page.edit_tags(manual)
+    qtbot.waitUntil(lambda: dialog.list.count() == 2, timeout=10_000)
+    assert dialog.checked() == set()
+    europe = next(t for t in dialog.tags if t.name == "europe")
+    dialog.rename_to(europe, "Europe")
+    qtbot.waitUntil(lambda: any(t.name == "Europe" for t in dialog.tags), timeout=10_000)
+    dialog.list.setCurrentRow(next(i for i in range(dialog.list.count())
+                                   if dialog.list.item(i).text().startswith("rivers")))
+    box = dialog.delete_selected()
+    next(b for b in box.buttons() if b.text() == "Delete").click()
+    qtbot.waitUntil(lambda: dialog.list.count() == 1, timeout=10_000)
+    dialog.reject()
+    qtbot.waitUntil(lambda: page.list_view.tag_filter.count() == 2, timeout=10_000)
+    assert [t.name for t in knowledge.tags()] == ["Europe"]

@@ -14,6 +14,7 @@ from studio.ui.knowledge.dataset_view import DatasetView
 from studio.ui.knowledge.documents import plan_text
 from studio.ui.knowledge.jobs import IngestJob
 from studio.ui.knowledge.kb_list import DatasetList
+from studio.ui.knowledge.tags_dialog import TagsDialog
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,7 @@ class KnowledgePage(QStackedWidget):
         self.list_view.create_requested.connect(self.create_dataset)
         self.list_view.open_requested.connect(self.open_dataset)
         self.list_view.delete_requested.connect(self.delete_dataset)
+        self.list_view.tags_requested.connect(self.edit_tags)
         self.view.back_requested.connect(self.close_dataset)
         self.view.add_requested.connect(self.add_paths)
         docs = self.view.documents
@@ -54,13 +56,20 @@ class KnowledgePage(QStackedWidget):
             self.bridge.call(self.services.knowledge.interrupted, self._resume_interrupted, lambda _m: None)
 
     def refresh(self) -> None:
-        self.bridge.call(self.services.knowledge.list, self._listed, self.list_view.show_message)
+        knowledge = self.services.knowledge
 
-    def _listed(self, datasets: list[Dataset]) -> None:
+        def read():
+            datasets = knowledge.list()
+            bound = knowledge.tags_of([d.id for d in datasets])
+            return datasets, {k: [t.name for t in v] for k, v in bound.items()}, [t.name for t in knowledge.tags()]
+        self.bridge.call(read, self._listed, self.list_view.show_message)
+
+    def _listed(self, result) -> None:
+        datasets, tags, all_tags = result
         self.loaded_once = True
         self.datasets = datasets
         states = {i: self._state(j.last) for i, j in self.jobs.items() if j.running}
-        self.list_view.show_datasets(datasets, states)
+        self.list_view.show_datasets(datasets, states, tags, all_tags)
         current = self.view.dataset
         fresh = next((d for d in datasets if current is not None and d.id == current.id), None)
         if fresh is not None:
@@ -111,6 +120,11 @@ class KnowledgePage(QStackedWidget):
             self.refresh()
 
         self.bridge.call(lambda: self.services.knowledge.delete(dataset.id), deleted, self.list_view.show_message)
+
+    def edit_tags(self, dataset: Dataset) -> TagsDialog:
+        dialog = TagsDialog(self.services, self.bridge.call, dataset, self)
+        dialog.finished.connect(lambda _r: dialog.changed and self.refresh())
+        return self._show_dialog(dialog)
 
     def _show_dialog(self, dialog):
         self.dialog = dialog

@@ -1,0 +1,174 @@
+"""Tags of one knowledge base: every tag with a check box (checked = on this knowledge base), a field to make a new
+tag, and rename / delete for the selected tag. Save binds and unbinds what changed. Tags are shared by all knowledge
+bases (Dify's knowledge tags); the list page filters on them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QHBoxLayout, QInputDialog, QLineEdit, QListWidget,
+                               QListWidgetItem, QMessageBox, QVBoxLayout, QWidget)
+
+from studio.core.knowledge import Dataset, KbTag
+from studio.ui.knowledge.widgets import plural
+from studio.ui.theme import button, label
+
+TAG_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+class TagsDialog(QDialog):
+    """Every change is one service call on a worker (`run(fn, on_done)`); errors show in the dialog."""
+
+    def __init__(self, services, run: Callable, dataset: Dataset, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.services, self.run, self.dataset = services, run, dataset
+        self.bound: set[str] = set()
+        self.tags: list[KbTag] = []
+        self.changed = False  # something was saved (the list page refreshes its cards)
+        self._made: set[str] = set()  # tags made here (and bound) since the dialog opened
+        self.setWindowTitle(f"Tags of {dataset.name}")
+        self.resize(420, 440)
+        self.list = QListWidget()
+        self.list.setSpacing(3)
+        self.list.itemSelectionChanged.connect(self._update_buttons)
+        self.new_name = QLineEdit()
+        self.new_name.setPlaceholderText("New tag name")
+        self.new_name.setMaxLength(50)
+        self.new_name.returnPressed.connect(self.create_tag)
+        self.create_button = button("Add tag", tip="Create the tag and put it on this knowledge base")
+        self.create_button.clicked.connect(self.create_tag)
+        self.rename_button = button("Rename…", tip="Rename the selected tag everywhere")
+        self.rename_button.clicked.connect(self.rename_selected)
+        self.delete_button = button("Delete…", danger=True, tip="Delete the selected tag from every knowledge base")
+        self.delete_button.clicked.connect(self.delete_selected)
+        self.error = label("", "error", wrap=True)
+        self.error.hide()
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
+        self.save_button = buttons.button(QDialogButtonBox.StandardButton.Save)
+        self.save_button.setProperty("primary", True)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        new_row = QHBoxLayout()
+        new_row.addWidget(self.new_name, 1)
+        new_row.addWidget(self.create_button)
+        edit_row = QHBoxLayout()
+        edit_row.addWidget(self.rename_button)
+        edit_row.addWidget(self.delete_button)
+        edit_row.addStretch(1)
+        column = QVBoxLayout(self)
+        column.addWidget(label("Check the tags this knowledge base carries.", "hint", wrap=True))
+        column.addWidget(self.list, 1)
+        column.addLayout(edit_row)
+        column.addLayout(new_row)
+        column.addWidget(self.error)
+        column.addWidget(buttons)
+        self._update_buttons()
+        self.load()
+
+    def load(self) -> None:
+        knowledge, dataset_id = self.services.knowledge, self.dataset.id
+        self.run(lambda: (knowledge.tags(), {t.id for t in knowledge.tags_of([dataset_id])[dataset_id]}),
+                 self._loaded, self.show_error)
+
+    def _loaded(self, result) -> None:
+        tags, bound = result
+        checked = (self.checked() if self.tags else bound) | self._made  # unsaved ticks survive a reload
+        self.tags, self.bound = sorted(tags, key=lambda t: t.name.casefold()), bound
+        self.list.clear()
+        for tag in self.tags:
+            item = QListWidgetItem(f"{tag.name}  ({plural(tag.binding_count, 'knowledge base')})")
+            item.setData(TAG_ROLE, tag.id)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Checked if tag.id in checked else Qt.CheckState.Unchecked)
+            self.list.addItem(item)
+        self._update_buttons()
+
+    def checked(self) -> set[str]:
+        return {self.list.item(i).data(TAG_ROLE) for i in range(self.list.count())
+                if self.list.item(i).checkState() == Qt.CheckState.Checked}
+
+    def selected_tag(self) -> KbTag | None:
+        item = self.list.currentItem()
+        if item is None or not item.isSelected():
+            return None
+        return next((t for t in self.tags if t.id == item.data(TAG_ROLE)), None)
+
+    def _update_buttons(self) -> None:
+        has = self.selected_tag() is not None
+        self.rename_button.setEnabled(has)
+        self.delete_button.setEnabled(has)
+
+    def show_error(self, message: str) -> None:
+        self.save_button.setEnabled(True)
+        self.error.setText(message)
+        self.error.show()
+
+    def _done(self, _result=None) -> None:
+        self.changed = True
+        self.error.hide()
+        self.load()
+
+    def create_tag(self) -> None:
+        name = self.new_name.text().strip()
+        if not name:
+            self.show_error("Type a name for the new tag.")
+            return
+        knowledge, dataset_id = self.services.knowledge, self.dataset.id
+
+        def make():
+            tag = knowledge.create_tag(name)
+            knowledge.bind_tags([tag.id], dataset_id)
+            return tag
+
+        def made(tag: KbTag) -> None:
+            self.new_name.clear()
+            self._made.add(tag.id)  # bound already: ticked when the list comes back
+            self._done()
+        self.run(make, made, self.show_error)
+
+    def rename_selected(self) -> None:
+        tag = self.selected_tag()
+        if tag is None:
+            return
+        name, ok = QInputDialog.getText(self, "Rename tag", "New name:", QLineEdit.EchoMode.Normal, tag.name)
+        if ok and name.strip() and name.strip() != tag.name:
+            self.rename_to(tag, name)
+
+    def rename_to(self, tag: KbTag, name: str) -> None:
+        self.run(lambda: self.services.knowledge.rename_tag(tag.id, name), self._done, self.show_error)
+
+    def delete_selected(self) -> QMessageBox | None:
+        tag = self.selected_tag()
+        if tag is None:
+            return None
+        box = QMessageBox(QMessageBox.Icon.Warning, "Delete tag",
+                          f"Delete the tag “{tag.name}”? It comes off {plural(tag.binding_count, 'knowledge base')};"
+                          " the knowledge bases stay.", QMessageBox.StandardButton.Cancel, self)
+        confirm = box.addButton("Delete", QMessageBox.ButtonRole.DestructiveRole)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.buttonClicked.connect(lambda which: which is confirm and self.run(
+            lambda: self.services.knowledge.delete_tag(tag.id), self._done, self.show_error))
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+        return box
+
+    def accept(self) -> None:
+        wanted = self.checked()
+        add, remove = sorted(wanted - self.bound), sorted(self.bound - wanted)
+        if not add and not remove:
+            super().accept()
+            return
+        self.save_button.setEnabled(False)
+        knowledge, dataset_id = self.services.knowledge, self.dataset.id
+
+        def save():
+            if add:
+                knowledge.bind_tags(add, dataset_id)
+            if remove:
+                knowledge.unbind_tags(remove, dataset_id)
+
+        def saved(_r) -> None:
+            self.changed = True
+            super(TagsDialog, self).accept()
+        self.run(save, saved, self.show_error)
