@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from studio.core.errors import ValidationError
@@ -23,9 +23,10 @@ def _number(value: Any) -> float | None:
     except (ValueError, OverflowError):  # 10**400 has no float
         pass
     try:
-        return datetime.fromisoformat(str(value).strip()).timestamp()
+        when = datetime.fromisoformat(str(value).strip())
     except ValueError:
         return None
+    return (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).timestamp()  # dates without a zone: UTC
 
 
 def _compare(actual: Any, op: str, expected: Any) -> bool:

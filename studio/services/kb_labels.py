@@ -85,7 +85,7 @@ def _typed(field: str, kind: str, value: Any) -> Any:
                     pass
         if number is None:
             raise ValidationError(f"Metadata {field!r} takes a {kind}; {str(value)[:40]!r} is not one"
-                                  + (" (give Unix seconds or an ISO date)" if kind == "time" else ""))
+                                  + (" (give a date like 2024-05-01, or Unix seconds)" if kind == "time" else ""))
     try:
         as_float = float(number)
     except OverflowError:  # an integer past what a float holds
@@ -183,7 +183,16 @@ class KnowledgeLabels:
                 raise ValidationError(f"A metadata field's type is one of {', '.join(FIELD_TYPES)}, not {kind!r}")
             name = _clean(name, "metadata field", MAX_FIELD_NAME)
             self._check_free(dataset, name, adopt=True)
-            return self._labels.add_field(dataset.id, MetadataField(id=str(uuid.uuid4()), name=name, type=kind))
+            values = {}  # what documents already hold under the name, as the new type stores it
+            for doc in self._repo.list_documents(dataset.id):
+                if doc.doc_metadata.get(name) is not None:
+                    try:
+                        values[doc.id] = _typed(name, kind, doc.doc_metadata[name])
+                    except ValidationError as exc:
+                        raise ValidationError(f"{doc.name} already holds {name}, and it does not fit a {kind} field: "
+                                              f"{exc.message}") from None
+            field = MetadataField(id=str(uuid.uuid4()), name=name, type=kind)
+            return self._labels.add_field(dataset.id, field, values)
 
     def rename_metadata_field(self, ref: str, field_id: str, name: str) -> MetadataField:
         with _FIELD_EDITS:

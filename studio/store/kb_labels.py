@@ -111,10 +111,17 @@ class KnowledgeLabelRepository:
             raise NotFoundError(f"Knowledge base {dataset_id!r} not found")
         return row
 
-    def add_field(self, dataset_id: str, field: MetadataField) -> MetadataField:
+    def add_field(self, dataset_id: str, field: MetadataField,
+                  values: Mapping[str, Any] | None = None) -> MetadataField:
+        """Declare a field; `values` (by document id) rewrite what documents already hold under its name, in the same
+        transaction (a declared number field over front matter text holds numbers)."""
         with _FIELDS, self._store.transaction() as s:
             row = self._dataset(s, dataset_id)
             row.metadata_fields = [*(row.metadata_fields or []), field.model_dump()]
+            for document_id, value in (values or {}).items():
+                doc = s.get(KbDocumentRow, document_id)
+                if doc is not None and doc.dataset_id == dataset_id:
+                    doc.doc_metadata = {**(doc.doc_metadata or {}), field.name: value}
         return field
 
     def change_field(self, dataset_id: str, field_id: str, *, old_name: str, new_name: str | None) -> None:

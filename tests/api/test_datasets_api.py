@@ -475,6 +475,8 @@ def test_metadata_fields_declared_set_renamed_and_removed(nature_doc):
     assert client.post(meta, json={"type": "string", "name": "year"}).status_code == 409
     assert client.post(meta, json={"type": "string", "name": "document_name"}).status_code == 409
     assert client.post(meta, json={"type": "boolean", "name": "flag"}).status_code == 400
+    r = client.post(meta, json={"type": "number", "name": "author"})  # front matter holds text under that name
+    assert r.status_code == 400 and "nature.md already holds author" in r.json()["message"]
     fields = client.get(meta).json()
     assert fields["built_in_field_enabled"] is True
     assert fields["doc_metadata"][:2] == [{**year, "count": 0}, {"id": "author", "name": "author", "type": "string",

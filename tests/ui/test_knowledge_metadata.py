@@ -93,6 +93,8 @@ def test_fields_are_added_filled_renamed_and_deleted(qtbot, window, services, tm
     qtbot.waitUntil(lambda: "year" not in rows(panel), timeout=10_000)
     assert knowledge.document(paris.id).doc_metadata == {"writer": "alice"}
 
+    panel.save_values()  # nothing changed: nothing is written
+    assert "No values" in panel.message.text()
     panel.editors["writer"].setText("")  # empty clears a value
     panel.save_values()
     qtbot.waitUntil(lambda: rows(panel) == {}, timeout=10_000)
@@ -126,16 +128,16 @@ def test_tags_are_made_ticked_filtered_renamed_and_deleted(qtbot, window, servic
         dialog.create_tag()
         qtbot.waitUntil(lambda n=name: n in [dialog.list.item(i).text().split()[0]
                                              for i in range(dialog.list.count())], timeout=10_000)
-    assert len(dialog.checked()) == 2  # a tag made here goes on this knowledge base
+    qtbot.waitUntil(lambda: len(dialog.checked()) == 2, timeout=10_000)  # a tag made here goes on at once
     dialog.new_name.setText("europe")
     dialog.create_tag()
     qtbot.waitUntil(dialog.error.isVisible, timeout=10_000)
     assert "europe" in dialog.error.text()
     rivers = next(i for i in range(dialog.list.count()) if dialog.list.item(i).text().startswith("rivers"))
-    dialog.list.item(rivers).setCheckState(Qt.CheckState.Unchecked)
-    dialog.accept()
-    qtbot.waitUntil(lambda: not shiboken6.isValid(dialog) or not dialog.isVisible(), timeout=10_000)
-    assert [t.name for t in knowledge.tags_of([travel.id])[travel.id]] == ["europe"]
+    dialog.list.item(rivers).setCheckState(Qt.CheckState.Unchecked)  # saved at once, no Save button
+    qtbot.waitUntil(lambda: [t.name for t in knowledge.tags_of([travel.id])[travel.id]] == ["europe"],
+                    timeout=10_000)
+    dialog.reject()
     qtbot.waitUntil(lambda: page.list_view.tag_filter.count() == 3, timeout=10_000)
 
     page.list_view.tag_filter.setCurrentText("europe")
@@ -159,3 +161,57 @@ def test_tags_are_made_ticked_filtered_renamed_and_deleted(qtbot, window, servic
     dialog.reject()
     qtbot.waitUntil(lambda: page.list_view.tag_filter.count() == 2, timeout=10_000)
     assert [t.name for t in knowledge.tags()] == ["Europe"]
+
+
+def test_front_matter_lists_stay_lists_and_new_documents_show_up(qtbot, window, services, tmp_path):
+    docs = {**DOCS, "bikes.md": "---\ntags: [outdoor, sport]\nyear: 2020\n---\n\n# Bikes\n\nBikes need oil.\n"}
+    dataset, panel = open_metadata(qtbot, window, services, tmp_path)
+    knowledge = services.knowledge
+    assert set(rows(panel)) == {"author"}
+    extra = tmp_path / "more"
+    extra.mkdir()
+    (extra / "bikes.md").write_text(docs["bikes.md"], encoding="utf-8")
+    knowledge.add(dataset.id, [extra / "bikes.md"])
+    knowledge.ingest(dataset.id)
+    view = panel.parent()
+    while view is not None and not hasattr(view, "tabs"):
+        view = view.parent()
+    view.tabs.setCurrentIndex(0)
+    view.tabs.setCurrentIndex([view.tabs.tabText(i) for i in range(view.tabs.count())].index("Metadata"))
+    qtbot.waitUntil(lambda: {"tags", "year"} <= set(rows(panel)), timeout=10_000)  # read again when shown
+
+    bikes = next(d for d in knowledge.documents(dataset.id) if d.name == "bikes.md")
+    panel.document.setCurrentIndex(panel.document.findData(bikes.id))
+    tags = panel.editors["tags"]
+    assert tags.isReadOnly() and tags.text() == '["outdoor", "sport"]'
+    panel.editors["year"].setText("2021")
+    panel.save_values()
+    qtbot.waitUntil(lambda: knowledge.document(bikes.id).doc_metadata.get("year") == 2021, timeout=10_000)
+    assert knowledge.document(bikes.id).doc_metadata["tags"] == ["outdoor", "sport"]
+
+
+def test_retrieval_testing_filters_on_metadata(qtbot, window, services, tmp_path):
+    dataset, _panel = open_metadata(qtbot, window, services, tmp_path)
+    view = _panel.parent()
+    while not hasattr(view, "tabs"):
+        view = view.parent()
+    view.tabs.setCurrentIndex(1)
+    retrieval = view.retrieval
+    qtbot.waitUntil(lambda: retrieval.filter_field.count() > 1, timeout=10_000)
+    assert retrieval.filter_field.findData("author") > 0
+    assert not retrieval.filter_op.isVisible()
+    retrieval.query.setText("capital of France")
+    retrieval.filter_field.setCurrentIndex(retrieval.filter_field.findData("author"))
+    assert retrieval.filter_op.isVisible() and retrieval.filter_op.currentText() == "is"
+    retrieval.search()
+    qtbot.waitUntil(retrieval.error.isVisible, timeout=10_000)
+    assert "value" in retrieval.error.text()
+    retrieval.filter_value.setText("bob")
+    retrieval.search()
+    qtbot.waitUntil(lambda: not retrieval.busy, timeout=20_000)
+    assert retrieval.cards == [] and "metadata filter" in retrieval.status.text()
+    retrieval.filter_value.setText("alice")
+    retrieval.search()
+    qtbot.waitUntil(lambda: not retrieval.busy and bool(retrieval.cards), timeout=20_000)
+    assert {c.record.document.name for c in retrieval.cards} == {"paris.md"}
+    assert "where author is alice" in retrieval.status.text()

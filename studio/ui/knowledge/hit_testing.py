@@ -1,5 +1,5 @@
-"""Retrieval testing (Dify's hit testing): a query with mode, top-k, threshold and an optional reranking model, and
-ranked result cards."""
+"""Retrieval testing (Dify's hit testing): a query with mode, top-k, threshold, an optional reranking model and an
+optional metadata filter, and ranked result cards."""
 
 from __future__ import annotations
 
@@ -21,6 +21,11 @@ from studio.ui.theme import button, label
 log = logging.getLogger(__name__)
 NO_RERANK_TIP = "Add a reranking model (a cross-encoder GGUF, such as bge-reranker) on the Models page to rerank hits"
 RERANK_TIP = "A cross-encoder scores each hit against the query; top-k and the threshold then apply to its scores"
+OPERATORS = {"string": ("is", "is not", "contains", "not contains", "start with", "end with", "empty", "not empty"),
+             "number": ("=", "≠", ">", "<", "≥", "≤", "empty", "not empty"),
+             "time": ("before", "after", "empty", "not empty")}
+BUILT_IN = (("document_name", "string"), ("uploader", "string"), ("upload_date", "time"),
+            ("last_update_date", "time"), ("source", "string"))
 
 
 class ResultCard(QFrame):
@@ -97,6 +102,19 @@ class RetrievalPanel(QWidget):
         self.reranker = QComboBox()
         self.reranker.addItem("No rerank", "")
         self.set_models([])
+        self._kinds: dict[str, str] = {}  # field name -> string, number or time
+        self.filter_field = QComboBox()
+        self.filter_field.setToolTip("Only search documents whose metadata passes this test (Metadata tab)")
+        self.filter_field.addItem("None (all documents)", None)
+        self.filter_field.setMinimumWidth(220)
+        self.filter_field.currentIndexChanged.connect(lambda _i: self._filter_changed())
+        self.filter_op = QComboBox()
+        self.filter_value = QLineEdit()
+        self.filter_value.setPlaceholderText("value")
+        self.filter_value.returnPressed.connect(self.search)
+        self.filter_op.currentTextChanged.connect(
+            lambda op: self.filter_value.setEnabled(op not in ("empty", "not empty")))
+        self._filter_changed()
         self.search_button = button("Search", primary=True, tip="Search (Enter)")
         self.search_button.setIcon(icon("search", "#FFFFFF"))
         self.search_button.clicked.connect(self.search)
@@ -130,6 +148,13 @@ class RetrievalPanel(QWidget):
         options.addStretch(1)
         options.addWidget(self.search_button)
         form.addLayout(options)
+        filters = QHBoxLayout()
+        filters.addWidget(label("Metadata filter", "muted"))
+        filters.addWidget(self.filter_field)
+        filters.addWidget(self.filter_op)
+        filters.addWidget(self.filter_value, 1)
+        filters.addStretch(0)  # takes the room while no value box shows
+        form.addLayout(filters)
         column = QVBoxLayout(self)
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(10)
@@ -154,12 +179,70 @@ class RetrievalPanel(QWidget):
                 self.threshold.setValue(settings.score_threshold)
             self.dataset = dataset
             self.set_models([])
+            self.set_fields((dataset.id, []))
         self.dataset = dataset
         self.refresh_models()
+        self.refresh_fields()
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().showEvent(event)
         self.refresh_models()  # a reranker added on the Models page shows up when the panel is next shown
+        self.refresh_fields()
+
+    def refresh_fields(self) -> None:
+        """The metadata fields to filter on: the knowledge base's own, then the built-in ones when they are on."""
+        if self.dataset is None:
+            return
+        dataset_id, knowledge = self.dataset.id, self.services.knowledge
+
+        def read():
+            dataset = knowledge.get(dataset_id, counts=False)
+            own = [(f["name"], f["type"]) for f in knowledge.metadata_fields(dataset_id)]
+            return dataset_id, own + (list(BUILT_IN) if dataset.built_in_metadata else [])
+        self.bridge.call(read, self.set_fields, lambda _m: None)
+
+    def set_fields(self, result) -> None:
+        dataset_id, fields = result
+        if self.dataset is None or dataset_id != self.dataset.id:
+            return
+        current = self.filter_field.currentData()
+        self.filter_field.blockSignals(True)
+        self.filter_field.clear()
+        self.filter_field.addItem("None (all documents)", None)
+        self._kinds = dict(fields)
+        for name, kind in fields:
+            self.filter_field.addItem(f"{name} ({kind})", name)
+        index = self.filter_field.findData(current) if current else 0
+        self.filter_field.setCurrentIndex(max(0, index))
+        self.filter_field.blockSignals(False)
+        self._filter_changed()
+
+    def filter_choice(self) -> tuple[str, str] | None:
+        """The field chosen to filter on and its type, or None."""
+        name = self.filter_field.currentData()
+        return (name, self._kinds.get(name, "string")) if name else None
+
+    def _filter_changed(self) -> None:
+        field = self.filter_choice()
+        op = self.filter_op.currentText()
+        self.filter_op.clear()
+        if field is not None:
+            self.filter_op.addItems(OPERATORS[field[1]])
+            if op in OPERATORS[field[1]]:
+                self.filter_op.setCurrentText(op)
+            self.filter_value.setPlaceholderText({"number": "a number", "time": "a date, e.g. 2024-05-01"}.get(
+                field[1], "text"))
+        self.filter_op.setVisible(field is not None)
+        self.filter_value.setVisible(field is not None)
+
+    def metadata_conditions(self) -> dict | None:
+        field = self.filter_choice()
+        if field is None:
+            return None
+        op = self.filter_op.currentText()
+        value = None if op in ("empty", "not empty") else self.filter_value.text().strip()
+        return {"logical_operator": "and", "conditions": [{"name": field[0], "comparison_operator": op,
+                                                           "value": value}]}
 
     def refresh_models(self) -> None:
         """Rerankers arrive from a worker: listing models reads GGUF headers."""
@@ -216,9 +299,17 @@ class RetrievalPanel(QWidget):
         self.status.setText("Searching…")
         ref, mode, top_k = self.dataset.id, self.mode.currentData(), self.top_k.value()
         threshold = self.threshold.value() if self.use_threshold.isChecked() else None
-        settings = self.settings()
+        settings, conditions = self.settings(), self.metadata_conditions()
+        if conditions and conditions["conditions"][0]["value"] == "":
+            self.busy = False
+            self.search_button.setEnabled(True)
+            self.status.setText("")
+            self._fail(f"Type a value for the {conditions['conditions'][0]['name']} filter, or set the metadata "
+                       "filter to None.")
+            return
         self.bridge.call(lambda: self.services.knowledge.search(ref, query, mode=mode, top_k=top_k,
-                                                                score_threshold=threshold, settings=settings),
+                                                                score_threshold=threshold, settings=settings,
+                                                                metadata_conditions=conditions),
                          self._found, self._fail)
 
     def _found(self, records: list[Record]) -> None:
@@ -226,9 +317,14 @@ class RetrievalPanel(QWidget):
         self.search_button.setEnabled(True)
         self._show(records)
         reranked = f" · reranked by {self.reranker.currentText()}" if self.reranker.currentData() else ""
-        self.status.setText(f"{plural(len(records), 'result')} · {self.mode.currentText()}{reranked}"
-                            if records else "Nothing matched. Try other words, another search method, or a lower "
-                                            "threshold.")
+        conditions = self.metadata_conditions()
+        where = ""
+        if conditions:
+            test = conditions["conditions"][0]
+            where = f" · where {test['name']} {test['comparison_operator']} {test['value'] or ''}".rstrip()
+        self.status.setText(f"{plural(len(records), 'result')} · {self.mode.currentText()}{reranked}{where}"
+                            if records else "Nothing matched. Try other words, another search method, a lower "
+                                            "threshold" + (", or another metadata filter." if where else "."))
         self.searched.emit(records)
 
     def _fail(self, message: str) -> None:

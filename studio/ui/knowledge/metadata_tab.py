@@ -4,6 +4,7 @@ document's values edited in a form. Retrieval tests, apps and workflow knowledge
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -78,6 +79,8 @@ class FieldDialog(QDialog):
 def shown(value: Any, kind: str) -> str:
     if value is None:
         return ""
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=False)
     if kind == "time" and isinstance(value, (int, float)):
         from datetime import datetime, timezone
 
@@ -98,6 +101,7 @@ class MetadataPanel(QWidget):
         self.loaded = False
         self.dialog: QWidget | None = None
         self.editors: dict[str, QLineEdit] = {}
+        self.original: dict[str, str] = {}  # each editor's text as loaded
         self._make_widgets()
         self._lay_out()
         self._update_buttons()
@@ -105,8 +109,8 @@ class MetadataPanel(QWidget):
     def _make_widgets(self) -> None:
         self.table = row_table(list(COLUMNS), stretch=0)
         self.table.horizontalHeader().setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        self.hint = label("Metadata filters in retrieval testing, apps and workflow knowledge nodes test these "
-                          "fields.", "hint")
+        self.hint = label("Filter on these in Retrieval testing, the knowledge API and workflow knowledge nodes.",
+                          "hint")
         self.table.itemSelectionChanged.connect(self._update_buttons)
         self.table.itemDoubleClicked.connect(lambda _item: self.rename_selected())
         self.add_button = button("Add field…", primary=True, tip="Declare a metadata field")
@@ -176,6 +180,10 @@ class MetadataPanel(QWidget):
             self.show_message("")
         self.dataset = dataset
         self.refresh()
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        self.refresh()  # documents indexed or added since it was last shown bring their front matter
 
     def refresh(self) -> None:
         if self.dataset is None:
@@ -247,10 +255,16 @@ class MetadataPanel(QWidget):
             self.form_box.setVisible(False)
             self._update_buttons()
             return
+        self.original = {}
         for field in self.fields:
-            edit = QLineEdit(shown(doc.doc_metadata.get(field["name"]), field["type"]))
+            value = doc.doc_metadata.get(field["name"])
+            edit = QLineEdit(shown(value, field["type"]))
             edit.setPlaceholderText(f"{TYPE_HINTS[field['type']]}; empty clears it")
+            if isinstance(value, (list, dict)):  # front matter lists stay as the file has them
+                edit.setReadOnly(True)
+                edit.setToolTip("A list from the document's front matter: change it in the file")
             self.editors[field["id"]] = edit
+            self.original[field["id"]] = edit.text()
             self.form.addRow(field["name"], edit)
         self.form_box.setVisible(True)
         self._update_buttons()
@@ -329,7 +343,11 @@ class MetadataPanel(QWidget):
         doc = self.selected_document()
         if self.dataset is None or doc is None or not self.editors:
             return
-        items = [{"id": fid, "value": edit.text().strip() or None} for fid, edit in self.editors.items()]
+        items = [{"id": fid, "value": edit.text().strip() or None} for fid, edit in self.editors.items()
+                 if not edit.isReadOnly() and edit.text() != self.original.get(fid)]  # only what the user changed
+        if not items:
+            self.show_message(f"No values of {doc.name} changed.")
+            return
         dataset_id = self.dataset.id
         self.save_button.setEnabled(False)
 

@@ -246,6 +246,8 @@ class KnowledgePage(QStackedWidget):
             self.view.documents.progress.finished(report)
             self.view.set_running(False)
             self.view.documents.refresh()
+            self.view.metadata.refresh()  # new documents bring their front matter
+            self.view.retrieval.refresh_fields()
         self.refresh()
 
     def _failed(self, dataset_id: str, message: str) -> None:

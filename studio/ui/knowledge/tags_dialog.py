@@ -1,6 +1,6 @@
 """Tags of one knowledge base: every tag with a check box (checked = on this knowledge base), a field to make a new
-tag, and rename / delete for the selected tag. Save binds and unbinds what changed. Tags are shared by all knowledge
-bases (Dify's knowledge tags); the list page filters on them."""
+tag, and rename / delete for the selected tag. Every change is saved at once (a tick binds, an untick unbinds), so
+the dialog only has Close. Tags are shared by all knowledge bases (Dify's knowledge tags); the list filters on them."""
 
 from __future__ import annotations
 
@@ -26,9 +26,8 @@ class TagsDialog(QDialog):
         self.bound: set[str] = set()
         self.tags: list[KbTag] = []
         self.changed = False  # something was saved (the list page refreshes its cards)
-        self._made: set[str] = set()  # tags made here (and bound) since the dialog opened
         self.setWindowTitle(f"Tags of {dataset.name}")
-        self.resize(420, 440)
+        self.resize(440, 440)
         self.list = QListWidget()
         self.list.setSpacing(3)
         self.list.itemSelectionChanged.connect(self._update_buttons)
@@ -44,11 +43,9 @@ class TagsDialog(QDialog):
         self.delete_button.clicked.connect(self.delete_selected)
         self.error = label("", "error", wrap=True)
         self.error.hide()
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
-        self.save_button = buttons.button(QDialogButtonBox.StandardButton.Save)
-        self.save_button.setProperty("primary", True)
-        buttons.accepted.connect(self.accept)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
+        self.list.itemChanged.connect(self._ticked)
         new_row = QHBoxLayout()
         new_row.addWidget(self.new_name, 1)
         new_row.addWidget(self.create_button)
@@ -57,7 +54,7 @@ class TagsDialog(QDialog):
         edit_row.addWidget(self.delete_button)
         edit_row.addStretch(1)
         column = QVBoxLayout(self)
-        column.addWidget(label("Check the tags this knowledge base carries.", "hint", wrap=True))
+        column.addWidget(label("Ticked tags are on this knowledge base. Changes save at once.", "hint", wrap=True))
         column.addWidget(self.list, 1)
         column.addLayout(edit_row)
         column.addLayout(new_row)
@@ -73,8 +70,10 @@ class TagsDialog(QDialog):
 
     def _loaded(self, result) -> None:
         tags, bound = result
-        checked = (self.checked() if self.tags else bound) | self._made  # unsaved ticks survive a reload
+        checked = bound
         self.tags, self.bound = sorted(tags, key=lambda t: t.name.casefold()), bound
+        current = self.selected_tag()
+        self.list.blockSignals(True)
         self.list.clear()
         for tag in self.tags:
             item = QListWidgetItem(f"{tag.name}  ({plural(tag.binding_count, 'knowledge base')})")
@@ -82,7 +81,19 @@ class TagsDialog(QDialog):
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(Qt.CheckState.Checked if tag.id in checked else Qt.CheckState.Unchecked)
             self.list.addItem(item)
+            if current is not None and tag.id == current.id:
+                self.list.setCurrentItem(item)
+        self.list.blockSignals(False)
         self._update_buttons()
+
+    def _ticked(self, item: QListWidgetItem) -> None:
+        tag_id = item.data(TAG_ROLE)
+        on = item.checkState() == Qt.CheckState.Checked
+        if (tag_id in self.bound) == on:
+            return
+        knowledge, dataset_id = self.services.knowledge, self.dataset.id
+        change = knowledge.bind_tags if on else knowledge.unbind_tags
+        self.run(lambda: change([tag_id], dataset_id), self._done, lambda m: (self.show_error(m), self.load()))
 
     def checked(self) -> set[str]:
         return {self.list.item(i).data(TAG_ROLE) for i in range(self.list.count())
@@ -100,7 +111,6 @@ class TagsDialog(QDialog):
         self.delete_button.setEnabled(has)
 
     def show_error(self, message: str) -> None:
-        self.save_button.setEnabled(True)
         self.error.setText(message)
         self.error.show()
 
@@ -121,9 +131,8 @@ class TagsDialog(QDialog):
             knowledge.bind_tags([tag.id], dataset_id)
             return tag
 
-        def made(tag: KbTag) -> None:
+        def made(_tag: KbTag) -> None:
             self.new_name.clear()
-            self._made.add(tag.id)  # bound already: ticked when the list comes back
             self._done()
         self.run(make, made, self.show_error)
 
@@ -152,23 +161,3 @@ class TagsDialog(QDialog):
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
         return box
-
-    def accept(self) -> None:
-        wanted = self.checked()
-        add, remove = sorted(wanted - self.bound), sorted(self.bound - wanted)
-        if not add and not remove:
-            super().accept()
-            return
-        self.save_button.setEnabled(False)
-        knowledge, dataset_id = self.services.knowledge, self.dataset.id
-
-        def save():
-            if add:
-                knowledge.bind_tags(add, dataset_id)
-            if remove:
-                knowledge.unbind_tags(remove, dataset_id)
-
-        def saved(_r) -> None:
-            self.changed = True
-            super(TagsDialog, self).accept()
-        self.run(save, saved, self.show_error)
