@@ -208,9 +208,13 @@ class MessageRepository:
             return _message(row)
 
     def list(self, conversation_id: str) -> list[Message]:
-        q = select(MessageRow).where(MessageRow.conversation_id == conversation_id).order_by(MessageRow.created_at)
+        """A conversation's messages, oldest first, each with the one before it as its parent."""
+        q = select(MessageRow).where(MessageRow.conversation_id == conversation_id).order_by(MessageRow.created_at,
+                                                                                             MessageRow.id)
         with self._store.transaction() as s:
-            return [_message(r) for r in s.scalars(q)]
+            rows = list(s.scalars(q))
+            return [_message(r).model_copy(update={"parent_message_id": rows[i - 1].id if i else None})
+                    for i, r in enumerate(rows)]
 
     def recent(self, app_id: str | None = None, limit: int = 200) -> list[Message]:
         q = select(MessageRow).order_by(MessageRow.created_at.desc()).limit(limit)

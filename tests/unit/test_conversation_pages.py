@@ -95,6 +95,7 @@ def test_message_pages_walk_back_through_history(services, store):
     assert ids(page) == ids(msgs[:1]) and not more
     assert services.conversations.message_page(conv.id, limit=100) == (services.conversations.messages(conv.id),
                                                                       False)
+    assert [m.parent_message_id for m in services.conversations.messages(conv.id)] == [None, *ids(msgs[:4])]
     for bad in ("nope", stray.id):
         with pytest.raises(NotFoundError, match="First Message Not Exists."):
             services.conversations.message_page(conv.id, first_id=bad)
