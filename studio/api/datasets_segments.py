@@ -57,6 +57,17 @@ def _lookup(services, dataset_id: str, document_id: str):
     return dataset, document_or_404(services, dataset, document_id)
 
 
+def _child_or_404(services, dataset_id: str, document_id: str, segment_id: str, child_id: str):
+    """The document of a child chunk addressed under its parent, once its indexing has completed."""
+    _, doc = _lookup(services, dataset_id, document_id)
+    seg = segment_or_404(services, doc, segment_id)
+    if not any(c.id == child_id for c in seg.children):
+        raise ApiError(404, "not_found", "Child chunk not found.")
+    if doc.status != DocumentStatus.COMPLETED:
+        raise ApiError(400, "document_indexing", NOT_INDEXED)
+    return doc
+
+
 @router.get(DOC + "/segments", summary="A document's chunks in order")
 async def list_segments(request: Request, _: Key, dataset_id: str, document_id: str, page: int = Query(1, ge=1),
                         limit: int = Query(20, ge=1, le=100), keyword: str | None = None,
@@ -154,12 +165,7 @@ async def update_child_chunk(request: Request, _: Key, dataset_id: str, document
     services = request.app.state.services
 
     def work():
-        _, doc = _lookup(services, dataset_id, document_id)
-        seg = segment_or_404(services, doc, segment_id)
-        if not any(c.id == child_id for c in seg.children):
-            raise ApiError(404, "not_found", "Child chunk not found.")
-        if doc.status != DocumentStatus.COMPLETED:
-            raise ApiError(400, "document_indexing", NOT_INDEXED)
+        doc = _child_or_404(services, dataset_id, document_id, segment_id, child_id)
         parent = services.knowledge.update_child_chunk(child_id, content=body.content)
         return {"data": child_json(next(c for c in parent.children if c.id == child_id), doc)}
     return await in_pool(request, work)
@@ -192,12 +198,7 @@ async def delete_child_chunk(request: Request, _: Key, dataset_id: str, document
     services = request.app.state.services
 
     def work():
-        _, doc = _lookup(services, dataset_id, document_id)
-        seg = segment_or_404(services, doc, segment_id)
-        if not any(c.id == child_id for c in seg.children):
-            raise ApiError(404, "not_found", "Child chunk not found.")
-        if doc.status != DocumentStatus.COMPLETED:
-            raise ApiError(400, "document_indexing", NOT_INDEXED)
+        _child_or_404(services, dataset_id, document_id, segment_id, child_id)
         services.knowledge.delete_child_chunk(child_id)
     await in_pool(request, work)
     return Response(status_code=204)

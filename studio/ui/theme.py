@@ -8,8 +8,8 @@ from pathlib import Path
 from PySide6.QtCore import QRectF, Qt, QTemporaryDir
 from PySide6.QtGui import QColor, QFont, QFontDatabase, QPainter, QPainterPath
 from PySide6.QtWidgets import (
-    QAbstractItemView, QApplication, QHeaderView, QLabel, QProxyStyle, QPushButton, QStyle, QTableWidget, QToolButton,
-    QWidget,
+    QAbstractItemView, QApplication, QHeaderView, QLabel, QMessageBox, QProxyStyle, QPushButton, QStyle, QTableWidget,
+    QToolButton, QWidget,
 )
 
 log = logging.getLogger(__name__)
@@ -159,3 +159,15 @@ class AppIcon(QWidget):
     def paintEvent(self, _event) -> None:  # noqa: N802 - Qt override
         painter = QPainter(self)
         paint_app_icon(painter, QRectF(self.rect()), self._icon, self._background, self._name)
+
+
+def confirm_box(parent: QWidget, title: str, text: str, action: str, on_confirm,
+                icon: QMessageBox.Icon = QMessageBox.Icon.Warning) -> QMessageBox:
+    """A window-modal question with Cancel (the default) and a destructive `action` button that calls on_confirm().
+    Not yet shown: the caller opens it (open(), never exec(), so nothing waits on it); it deletes itself on close."""
+    box = QMessageBox(icon, title, text, QMessageBox.StandardButton.Cancel, parent)
+    confirm = box.addButton(action, QMessageBox.ButtonRole.DestructiveRole)
+    box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+    box.buttonClicked.connect(lambda clicked: clicked is confirm and on_confirm())
+    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    return box

@@ -14,7 +14,7 @@ from studio.core.entities import MODE_LABELS, ApiKey, App
 from studio.ui.api_access.widgets import CopyButton, card
 from studio.ui.formatting import when
 from studio.ui.icons import icon
-from studio.ui.theme import button, label, row_table, set_role
+from studio.ui.theme import button, confirm_box, label, row_table, set_role
 
 log = logging.getLogger(__name__)
 COLUMNS = ("App", "Key", "Created", "Last used")
@@ -221,12 +221,9 @@ class KeysPanel(QWidget):
         key = self.selected_key()
         if key is None:
             return None
-        box = QMessageBox(QMessageBox.Icon.Question, "Revoke API key",
-                          f"Revoke the key {key.hint}?\nPrograms that use it will get 401 Unauthorized at once. "
-                          "This cannot be undone.", QMessageBox.StandardButton.Cancel, self)
-        confirm = box.addButton("Revoke", QMessageBox.ButtonRole.DestructiveRole)
-        box.buttonClicked.connect(lambda clicked: clicked is confirm and self._revoke(key))
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box = confirm_box(self, "Revoke API key", f"Revoke the key {key.hint}?\nPrograms that use it will get 401 "
+                          "Unauthorized at once. This cannot be undone.", "Revoke", lambda: self._revoke(key),
+                          QMessageBox.Icon.Question)
         self._show_dialog(box)
         return box
 

@@ -12,7 +12,7 @@ from studio.ui.formatting import human_bytes
 from studio.ui.icons import icon
 from studio.ui.knowledge.progress import ProgressStrip
 from studio.ui.knowledge.widgets import Switch, plural, status_text
-from studio.ui.theme import button, label, row_table, set_role
+from studio.ui.theme import button, confirm_box, label, row_table, set_role
 
 log = logging.getLogger(__name__)
 COLUMNS = ("Name", "Status", "Chunks", "Size", "Enabled")
@@ -241,14 +241,10 @@ class DocumentsPanel(QWidget):
         doc = self.selected_document()
         if doc is None:
             return None
-        box = QMessageBox(QMessageBox.Icon.Warning, "Delete document",
-                          f"Delete “{doc.name}” and its {plural(doc.segment_count, 'chunk')} from this knowledge "
-                          "base?\nThe file on disk stays.", QMessageBox.StandardButton.Cancel, self)
-        confirm = box.addButton("Delete", QMessageBox.ButtonRole.DestructiveRole)
-        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-        box.buttonClicked.connect(lambda clicked: clicked is confirm and self._delete(doc))
+        box = confirm_box(self, "Delete document", f"Delete “{doc.name}” and its "
+                          f"{plural(doc.segment_count, 'chunk')} from this knowledge base?\nThe file on disk stays.",
+                          "Delete", lambda: self._delete(doc))
         self.dialog = box
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
         return box
 

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
 
 from studio.core.knowledge import Dataset, KbDocument
 from studio.ui.knowledge.widgets import plural
-from studio.ui.theme import button, label, row_table
+from studio.ui.theme import button, confirm_box, label, row_table
 
 COLUMNS = ("Name", "Type", "Documents")
 TYPES = ("string", "number", "time")
@@ -317,18 +317,14 @@ class MetadataPanel(QWidget):
         if self.dataset is None or field is None:
             return None
         held = f" and the values {plural(field['count'], 'document')} hold" if field["count"] else ""
-        box = QMessageBox(QMessageBox.Icon.Warning, "Delete metadata field",
-                          f"Delete the field “{field['name']}”{held}?", QMessageBox.StandardButton.Cancel, self)
-        confirm = box.addButton("Delete", QMessageBox.ButtonRole.DestructiveRole)
-        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
         dataset_id = self.dataset.id
 
-        def clicked(which) -> None:
-            if which is confirm:
-                self.bridge.call(lambda: self.services.knowledge.delete_metadata_field(dataset_id, field["id"]),
-                                 lambda _r: (self.show_message(f"Deleted {field['name']}."), self.refresh()),
-                                 lambda m: self.show_message(m, error=True))
-        box.buttonClicked.connect(clicked)
+        def delete() -> None:
+            self.bridge.call(lambda: self.services.knowledge.delete_metadata_field(dataset_id, field["id"]),
+                             lambda _r: (self.show_message(f"Deleted {field['name']}."), self.refresh()),
+                             lambda m: self.show_message(m, error=True))
+        box = confirm_box(self, "Delete metadata field", f"Delete the field “{field['name']}”{held}?", "Delete",
+                          delete)
         return self._open(box)
 
     def _built_in_toggled(self, on: bool) -> None:

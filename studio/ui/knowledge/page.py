@@ -15,6 +15,7 @@ from studio.ui.knowledge.documents import plan_text
 from studio.ui.knowledge.jobs import IngestJob
 from studio.ui.knowledge.kb_list import DatasetList
 from studio.ui.knowledge.tags_dialog import TagsDialog
+from studio.ui.theme import confirm_box
 
 log = logging.getLogger(__name__)
 
@@ -103,13 +104,9 @@ class KnowledgePage(QStackedWidget):
         self.bridge.call(lambda: self.services.knowledge.create(name, **values), created, dialog.show_error)
 
     def delete_dataset(self, dataset: Dataset) -> QMessageBox:
-        box = QMessageBox(QMessageBox.Icon.Warning, "Delete knowledge",
-                          f"Delete “{dataset.name}” with its {dataset.document_count} document(s) and all their "
-                          "chunks?\nApps that use it will no longer find it. This cannot be undone.",
-                          QMessageBox.StandardButton.Cancel, self)
-        confirm = box.addButton("Delete", QMessageBox.ButtonRole.DestructiveRole)
-        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-        box.buttonClicked.connect(lambda clicked: clicked is confirm and self._delete(dataset))
+        box = confirm_box(self, "Delete knowledge", f"Delete “{dataset.name}” with its {dataset.document_count} "
+                          "document(s) and all their chunks?\nApps that use it will no longer find it. This cannot "
+                          "be undone.", "Delete", lambda: self._delete(dataset))
         return self._show_dialog(box)
 
     def _delete(self, dataset: Dataset) -> None:

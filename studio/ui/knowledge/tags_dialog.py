@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QHBoxLayout, QInputDia
 
 from studio.core.knowledge import Dataset, KbTag
 from studio.ui.knowledge.widgets import plural
-from studio.ui.theme import button, label
+from studio.ui.theme import button, confirm_box, label
 
 TAG_ROLE = Qt.ItemDataRole.UserRole + 1
 
@@ -151,13 +151,9 @@ class TagsDialog(QDialog):
         tag = self.selected_tag()
         if tag is None:
             return None
-        box = QMessageBox(QMessageBox.Icon.Warning, "Delete tag",
-                          f"Delete the tag “{tag.name}”? It comes off {plural(tag.binding_count, 'knowledge base')};"
-                          " the knowledge bases stay.", QMessageBox.StandardButton.Cancel, self)
-        confirm = box.addButton("Delete", QMessageBox.ButtonRole.DestructiveRole)
-        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-        box.buttonClicked.connect(lambda which: which is confirm and self.run(
-            lambda: self.services.knowledge.delete_tag(tag.id), self._done, self.show_error))
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box = confirm_box(self, "Delete tag", f"Delete the tag “{tag.name}”? It comes off "
+                          f"{plural(tag.binding_count, 'knowledge base')}; the knowledge bases stay.", "Delete",
+                          lambda: self.run(lambda: self.services.knowledge.delete_tag(tag.id), self._done,
+                                           self.show_error))
         box.open()
         return box
