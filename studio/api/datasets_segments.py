@@ -182,11 +182,6 @@ async def add_child_chunk(request: Request, _: Key, dataset_id: str, document_id
         seg = segment_or_404(services, doc, segment_id)
         if doc.status != DocumentStatus.COMPLETED:
             raise ApiError(400, "document_indexing", NOT_INDEXED)
-        if not seg.children:
-            raise ApiError(400, "invalid_param", "Only chunks of a parent-child (hierarchical_model) knowledge base "
-                           "have child chunks.", params="segment_id")
-        if not body.content.strip():
-            raise ApiError(400, "invalid_param", "Content is empty", params="content")
         return {"data": child_json(services.knowledge.add_child_chunk(seg.id, body.content), doc)}
     return await in_pool(request, work)
 

@@ -15,10 +15,10 @@ from typing import Any
 from studio.core.errors import ConflictError, NotFoundError, ValidationError
 from studio.core.knowledge import Dataset, KbDocument, KbTag, MetadataField
 from studio.core.text import require_text
+from studio.services.citations import HIDDEN_METADATA
 
 BUILT_IN_FIELDS = (("document_name", "string"), ("uploader", "string"), ("upload_date", "time"),
                    ("last_update_date", "time"), ("source", "string"))
-HIDDEN_METADATA = ("page_starts",)  # loader bookkeeping, not the user's metadata
 FIELD_TYPES = ("string", "number", "time")
 MAX_TAG_NAME = 50  # Dify's limit
 MAX_FIELD_NAME = 255
@@ -125,9 +125,6 @@ class KnowledgeLabels:
     def tags(self) -> list[KbTag]:
         return self._labels.list_tags()
 
-    def tag(self, tag_id: str) -> KbTag:
-        return self._labels.get_tag(tag_id)
-
     def create_tag(self, name: str) -> KbTag:
         return self._labels.create_tag(_clean(name, "tag", MAX_TAG_NAME))
 
@@ -154,25 +151,28 @@ class KnowledgeLabels:
         dataset = self.get(ref, counts=False)
         return metadata_fields_of(dataset, self._repo.list_documents(dataset.id))
 
-    def _field(self, dataset: Dataset, field_id: str) -> MetadataField:
+    @staticmethod
+    def _field(dataset: Dataset, docs: Sequence[KbDocument], field_id: str) -> MetadataField:
+        """A field by its id: a declared one (also by its name), else a name the documents carry."""
         for f in dataset.metadata_fields:
             if f.id == field_id:
                 return f
-        for f in dataset.metadata_fields:  # a declared field named by its name
+        for f in dataset.metadata_fields:
             if f.name == field_id:
                 return f
         if field_id not in HIDDEN_METADATA:
-            for doc in self._repo.list_documents(dataset.id):
+            for doc in docs:
                 if field_id in doc.doc_metadata:
                     return MetadataField(id=field_id, name=field_id, type=value_kind(doc.doc_metadata[field_id]))
         raise NotFoundError(f"Metadata field {field_id!r} not found in {dataset.name}")
 
-    def _check_free(self, dataset: Dataset, name: str, *, adopt: bool) -> None:
+    @staticmethod
+    def _check_free(dataset: Dataset, docs: Sequence[KbDocument], name: str, *, adopt: bool) -> None:
         if name in dict(BUILT_IN_FIELDS) or name in HIDDEN_METADATA:
             raise ConflictError(f"{name!r} is a built-in metadata field")
         if any(f.name == name for f in dataset.metadata_fields):
             raise ConflictError(f"A metadata field named {name!r} already exists")
-        if not adopt and any(name in d.doc_metadata for d in self._repo.list_documents(dataset.id)):
+        if not adopt and any(name in d.doc_metadata for d in docs):
             raise ConflictError(f"Documents already carry a metadata field named {name!r}")
 
     def add_metadata_field(self, ref: str, name: str, kind: str) -> MetadataField:
@@ -182,9 +182,10 @@ class KnowledgeLabels:
             if kind not in FIELD_TYPES:
                 raise ValidationError(f"A metadata field's type is one of {', '.join(FIELD_TYPES)}, not {kind!r}")
             name = _clean(name, "metadata field", MAX_FIELD_NAME)
-            self._check_free(dataset, name, adopt=True)
+            docs = self._repo.list_documents(dataset.id)
+            self._check_free(dataset, docs, name, adopt=True)
             values = {}  # what documents already hold under the name, as the new type stores it
-            for doc in self._repo.list_documents(dataset.id):
+            for doc in docs:
                 if doc.doc_metadata.get(name) is not None:
                     try:
                         values[doc.id] = _typed(name, kind, doc.doc_metadata[name])
@@ -197,11 +198,12 @@ class KnowledgeLabels:
     def rename_metadata_field(self, ref: str, field_id: str, name: str) -> MetadataField:
         with _FIELD_EDITS:
             dataset = self.get(ref, counts=False)
-            field = self._field(dataset, field_id)
+            docs = self._repo.list_documents(dataset.id)
+            field = self._field(dataset, docs, field_id)
             name = _clean(name, "metadata field", MAX_FIELD_NAME)
             if name == field.name:
                 return field
-            self._check_free(dataset, name, adopt=False)
+            self._check_free(dataset, docs, name, adopt=False)
             self._labels.change_field(dataset.id, field.id, old_name=field.name, new_name=name)
             return field.model_copy(update={"name": name, "id": field.id if field.id != field.name else name})
 
@@ -209,7 +211,7 @@ class KnowledgeLabels:
         """Remove a field and every document's value for it."""
         with _FIELD_EDITS:
             dataset = self.get(ref, counts=False)
-            field = self._field(dataset, field_id)
+            field = self._field(dataset, self._repo.list_documents(dataset.id), field_id)
             self._labels.change_field(dataset.id, field.id, old_name=field.name, new_name=None)
 
     def set_built_in_metadata(self, ref: str, enabled: bool) -> None:
@@ -218,12 +220,13 @@ class KnowledgeLabels:
     def restore_metadata_settings(self, ref: str, fields: Sequence[Mapping[str, Any]], built_in: bool) -> None:
         """The declared fields and built-in switch of a knowledge base brought in from a bundle."""
         dataset = self.get(ref, counts=False)
-        for f in fields:
-            try:
-                field = MetadataField(**f)
-            except (TypeError, ValueError) as exc:
-                raise ValidationError(f"metadata field {f!r}: {exc}") from None
-            self._labels.add_field(dataset.id, field)
+        with _FIELD_EDITS:
+            for f in fields:
+                try:
+                    field = MetadataField(**f)
+                except (TypeError, ValueError) as exc:
+                    raise ValidationError(f"metadata field {f!r}: {exc}") from None
+                self._labels.add_field(dataset.id, field)
         self._labels.set_built_in(dataset.id, bool(built_in))
 
     def set_document_metadata(self, ref: str, operations: Sequence[tuple[str, Sequence[Mapping[str, Any]], bool]]):
@@ -231,6 +234,7 @@ class KnowledgeLabels:
         values (typed by their field), merged into the document's (partial) or replacing them. All or nothing."""
         with _FIELD_EDITS:
             dataset = self.get(ref, counts=False)
+            docs = self._repo.list_documents(dataset.id)  # read once: the lookups below do not hit the database
             changes = []
             for document_id, items, partial in operations:
                 values: dict[str, Any] = {}
@@ -239,7 +243,7 @@ class KnowledgeLabels:
                     if not isinstance(field_id, str) or not field_id:
                         raise ValidationError("Each metadata item needs the id of a metadata field")
                     try:
-                        field = self._field(dataset, field_id)
+                        field = self._field(dataset, docs, field_id)
                     except NotFoundError:
                         if field_id in dict(BUILT_IN_FIELDS):
                             raise ValidationError(f"{field_id!r} is a built-in field; Studio fills it in") from None

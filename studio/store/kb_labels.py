@@ -4,7 +4,6 @@ transaction as the declaration, so the two never disagree."""
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -20,7 +19,6 @@ from studio.store.orm import DatasetRow, KbDocumentRow, KbTagBindingRow, KbTagRo
 if TYPE_CHECKING:
     from studio.store.database import Store
 
-_FIELDS = threading.Lock()  # read-modify-write of a knowledge base's field list and its documents' values
 
 
 class KnowledgeLabelRepository:
@@ -115,7 +113,7 @@ class KnowledgeLabelRepository:
                   values: Mapping[str, Any] | None = None) -> MetadataField:
         """Declare a field; `values` (by document id) rewrite what documents already hold under its name, in the same
         transaction (a declared number field over front matter text holds numbers)."""
-        with _FIELDS, self._store.transaction() as s:
+        with self._store.transaction() as s:
             row = self._dataset(s, dataset_id)
             row.metadata_fields = [*(row.metadata_fields or []), field.model_dump()]
             for document_id, value in (values or {}).items():
@@ -126,7 +124,7 @@ class KnowledgeLabelRepository:
 
     def change_field(self, dataset_id: str, field_id: str, *, old_name: str, new_name: str | None) -> None:
         """Rename a field (new_name) or remove it (None) in the declarations and in every document's values."""
-        with _FIELDS, self._store.transaction() as s:
+        with self._store.transaction() as s:
             row = self._dataset(s, dataset_id)
             fields = []
             for f in row.metadata_fields or []:
@@ -154,7 +152,7 @@ class KnowledgeLabelRepository:
         """For each (document id, values by name, partial): merge the values into the document's (partial) or
         replace them, keeping the names in `keep` (loader bookkeeping); a None value clears one. All documents or
         none."""
-        with _FIELDS, self._store.transaction() as s:
+        with self._store.transaction() as s:
             for document_id, values, partial in changes:
                 doc = s.get(KbDocumentRow, document_id)
                 if doc is None or doc.dataset_id != dataset_id:

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
 
 from studio.core.entities import ModelInfo, ModelKind
 from studio.core.knowledge import Dataset, RetrievalSettings
+from studio.services.kb_labels import BUILT_IN_FIELDS
 from studio.services.retrieval import Record
 from studio.ui.icons import icon
 from studio.ui.knowledge.widgets import SEARCH_LABELS, plural, text_block
@@ -24,8 +25,6 @@ RERANK_TIP = "A cross-encoder scores each hit against the query; top-k and the t
 OPERATORS = {"string": ("is", "is not", "contains", "not contains", "start with", "end with", "empty", "not empty"),
              "number": ("=", "≠", ">", "<", "≥", "≤", "empty", "not empty"),
              "time": ("before", "after", "empty", "not empty")}
-BUILT_IN = (("document_name", "string"), ("uploader", "string"), ("upload_date", "time"),
-            ("last_update_date", "time"), ("source", "string"))
 
 
 class ResultCard(QFrame):
@@ -198,7 +197,7 @@ class RetrievalPanel(QWidget):
         def read():
             dataset = knowledge.get(dataset_id, counts=False)
             own = [(f["name"], f["type"]) for f in knowledge.metadata_fields(dataset_id)]
-            return dataset_id, own + (list(BUILT_IN) if dataset.built_in_metadata else [])
+            return dataset_id, own + (list(BUILT_IN_FIELDS) if dataset.built_in_metadata else [])
         self.bridge.call(read, self.set_fields, lambda _m: None)
 
     def set_fields(self, result) -> None:
@@ -293,20 +292,18 @@ class RetrievalPanel(QWidget):
         if not query:
             self._fail("Type a query to search for.")
             return
+        conditions = self.metadata_conditions()
+        if conditions and conditions["conditions"][0]["value"] == "":
+            self._fail(f"Type a value for the {conditions['conditions'][0]['name']} filter, or set the metadata "
+                       "filter to None.")
+            return
         self.busy = True
         self.error.hide()
         self.search_button.setEnabled(False)
         self.status.setText("Searching…")
         ref, mode, top_k = self.dataset.id, self.mode.currentData(), self.top_k.value()
         threshold = self.threshold.value() if self.use_threshold.isChecked() else None
-        settings, conditions = self.settings(), self.metadata_conditions()
-        if conditions and conditions["conditions"][0]["value"] == "":
-            self.busy = False
-            self.search_button.setEnabled(True)
-            self.status.setText("")
-            self._fail(f"Type a value for the {conditions['conditions'][0]['name']} filter, or set the metadata "
-                       "filter to None.")
-            return
+        settings = self.settings()
         self.bridge.call(lambda: self.services.knowledge.search(ref, query, mode=mode, top_k=top_k,
                                                                 score_threshold=threshold, settings=settings,
                                                                 metadata_conditions=conditions),

@@ -13,13 +13,13 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
                                QMessageBox, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from studio.core.knowledge import Dataset, KbDocument
+from studio.services.kb_labels import BUILT_IN_FIELDS, FIELD_TYPES
 from studio.ui.knowledge.widgets import plural
 from studio.ui.theme import button, confirm_box, label, row_table
 
 COLUMNS = ("Name", "Type", "Documents")
-TYPES = ("string", "number", "time")
 TYPE_HINTS = {"string": "text", "number": "a number", "time": "a date (2024-05-01) or Unix seconds"}
-BUILT_IN = "document_name, uploader, upload_date, last_update_date, source"
+BUILT_IN = ", ".join(name for name, _ in BUILT_IN_FIELDS)
 
 
 class FieldDialog(QDialog):
@@ -35,7 +35,7 @@ class FieldDialog(QDialog):
         self.name.setPlaceholderText("e.g. author, year, published")
         self.name.setMaxLength(255)
         self.kind = QComboBox()
-        self.kind.addItems(TYPES)
+        self.kind.addItems(FIELD_TYPES)
         if kind:
             self.kind.setCurrentText(kind)
         self.kind.setEnabled(not name)
